@@ -1,0 +1,155 @@
+"""The three CustomResourceDefinitions, generated from the pydantic models.
+
+``make crds`` writes them to ``crds/``; a test fails when the files differ from what the models
+generate, so the models stay the single source of truth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from pydantic import BaseModel
+
+from modelwarden.api.base import GROUP, VERSION
+from modelwarden.api.driftpolicy import DriftPolicySpec, DriftPolicyStatus
+from modelwarden.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus
+from modelwarden.api.modelversion import ModelVersionSpec, ModelVersionStatus
+from modelwarden.api.schema import structural_schema
+
+CATEGORY = "modelwarden"
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a CRD needs beyond the schema: names, columns, subresources."""
+
+    kind: str
+    plural: str
+    short: str
+    spec: type[BaseModel]
+    status: type[BaseModel]
+    description: str
+    columns: tuple[tuple[str, str, str], ...]
+    scale: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return f"{self.plural}.{GROUP}"
+
+    @property
+    def filename(self) -> str:
+        return f"{self.plural}.yaml"
+
+
+KINDS: tuple[Kind, ...] = (
+    Kind(
+        kind="ModelVersion",
+        plural="modelversions",
+        short="mv",
+        spec=ModelVersionSpec,
+        status=ModelVersionStatus,
+        description="One trained model: artifact, lineage, evidence and lifecycle stage.",
+        columns=(
+            ("Model", "string", ".spec.model"),
+            ("Version", "string", ".spec.version"),
+            ("Tier", "integer", ".spec.riskTier"),
+            ("Stage", "string", ".status.stage"),
+            ("Owner", "string", ".spec.owner"),
+        ),
+    ),
+    Kind(
+        kind="ModelDeployment",
+        plural="modeldeployments",
+        short="mdep",
+        spec=ModelDeploymentSpec,
+        status=ModelDeploymentStatus,
+        description="A serving slot and the progressive delivery of new versions into it.",
+        columns=(
+            ("Model", "string", ".spec.model"),
+            ("Phase", "string", ".status.phase"),
+            ("Stable", "string", ".status.stableVersion"),
+            ("Canary", "string", ".status.canaryVersion"),
+            ("Weight", "integer", ".status.canaryWeight"),
+            ("Replicas", "integer", ".status.replicas"),
+        ),
+        scale=True,
+    ),
+    Kind(
+        kind="DriftPolicy",
+        plural="driftpolicies",
+        short="dp",
+        spec=DriftPolicySpec,
+        status=DriftPolicyStatus,
+        description="What drift means for one deployment, and what to do about it.",
+        columns=(
+            ("Deployment", "string", ".spec.deployment"),
+            ("Verdict", "string", ".status.verdict"),
+            ("Samples", "integer", ".status.samples"),
+            ("Last", "date", ".status.lastEvaluation"),
+        ),
+    ),
+)
+
+
+def build_crd(kind: Kind) -> dict[str, Any]:
+    """The CustomResourceDefinition object for one kind."""
+    columns = [{"name": name, "type": typ, "jsonPath": path} for name, typ, path in kind.columns]
+    columns.append({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"})
+    subresources: dict[str, Any] = {"status": {}}
+    if kind.scale:
+        subresources["scale"] = {
+            "specReplicasPath": ".spec.replicas",
+            "statusReplicasPath": ".status.replicas",
+            "labelSelectorPath": ".status.selector",
+        }
+    schema = {
+        "type": "object",
+        "description": kind.description,
+        "required": ["spec"],
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": structural_schema(kind.spec),
+            "status": structural_schema(kind.status),
+        },
+    }
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": kind.name},
+        "spec": {
+            "group": GROUP,
+            "scope": "Namespaced",
+            "names": {
+                "kind": kind.kind,
+                "listKind": f"{kind.kind}List",
+                "plural": kind.plural,
+                "singular": kind.kind.lower(),
+                "shortNames": [kind.short],
+                "categories": [CATEGORY],
+            },
+            "versions": [
+                {
+                    "name": VERSION,
+                    "served": True,
+                    "storage": True,
+                    "subresources": subresources,
+                    "additionalPrinterColumns": columns,
+                    "schema": {"openAPIV3Schema": schema},
+                }
+            ],
+        },
+    }
+
+
+def render_crds() -> dict[str, str]:
+    """File name → YAML text of every CRD, exactly as ``crds/`` should hold it."""
+    header = "# Generated by `make crds` from operator/modelwarden/api; do not edit.\n"
+    return {
+        kind.filename: header + yaml.safe_dump(build_crd(kind), sort_keys=False, width=100)
+        for kind in KINDS
+    }

@@ -1,0 +1,24 @@
+"""The ``modelwarden`` command line: one module per command, registered here."""
+
+from __future__ import annotations
+
+import click
+
+from modelwarden.cli.crds_cmd import crds
+from modelwarden.cli.version_cmd import version
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """modelwarden keeps ML models trustworthy after they ship.
+
+    Each command has its own --help.
+    """
+
+
+for command in (crds, version):
+    cli.add_command(command)
+
+
+if __name__ == "__main__":
+    cli()
