@@ -1,0 +1,1 @@
+"""Drift and quality statistics, one module each, all behind :class:`base.Statistic`."""
