@@ -324,6 +324,11 @@ class ModelDeploymentStatus(StatusModel):
     alerts: list[AlertRecord] = Field(default_factory=list)
     halted: HaltRecord | None = None
     aborted_at: str = ""
+    """When the current abort or rollback happened; kept as is until the next rollout."""
+    alerts_since: str = ""
+    """Start of the current rollout or last promotion/rollback: older alerts do not count."""
+    last_command: str = ""
+    """The last ``modelwarden.io/command`` annotation acted on (each is acted on once)."""
     message: str = ""
     conditions: list[Condition] = Field(default_factory=list)
     observed_generation: int | None = None

@@ -30,6 +30,8 @@ _KEEP = {
     "maxItems",
     "maxProperties",
     "x-kubernetes-validations",
+    "x-kubernetes-list-type",
+    "x-kubernetes-list-map-keys",
 }
 
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 import click
 
 from modelwarden.cli.crds_cmd import crds
+from modelwarden.cli.drift_cmd import drift
+from modelwarden.cli.evaluator_cmd import evaluator
+from modelwarden.cli.profile_cmd import profile
+from modelwarden.cli.run_cmd import run
 from modelwarden.cli.version_cmd import version
 
 
@@ -16,7 +20,7 @@ def cli() -> None:
     """
 
 
-for command in (crds, version):
+for command in (run, evaluator, profile, drift, crds, version):
     cli.add_command(command)
 
 

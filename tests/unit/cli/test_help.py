@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from modelwarden.cli.main import cli
@@ -40,8 +41,6 @@ def test_crds_check_fails_on_a_stale_folder(tmp_path):
 
 
 def test_crds_print_is_applyable_yaml():
-    import yaml
-
     result = CliRunner().invoke(cli, ["crds"])
     docs = [d for d in yaml.safe_load_all(result.output) if d]
     assert {d["metadata"]["name"] for d in docs} == {

@@ -1,0 +1,70 @@
+"""``modelwarden run``: the operator process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import click
+import kopf
+
+from modelwarden.decide.children import SidecarSettings
+from modelwarden.settings import OperatorSettings
+
+
+@click.command()
+@click.option(
+    "-n",
+    "--namespace",
+    "namespaces",
+    multiple=True,
+    help="Namespace to watch (repeatable); all namespaces when omitted.",
+)
+@click.option(
+    "--sidecar-image",
+    default=SidecarSettings().image,
+    show_default=True,
+    help="Image of the evaluator sidecar injected into model pods.",
+)
+@click.option("--prometheus-url", default="", help="Prometheus for prometheus checks.")
+@click.option("--metrics-port", type=int, default=8085, show_default=True)
+@click.option(
+    "--alerts-port",
+    type=int,
+    default=9095,
+    show_default=True,
+    help="Port of the Alertmanager-compatible webhook receiver.",
+)
+@click.option(
+    "--bind-host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address the metrics and webhook servers listen on.",
+)
+@click.option("--evaluator-window", default="60s", show_default=True,
+              help="Window of the sidecars' summaries; analysis reads the last closed one.")
+@click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
+def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
+    """Run the operator against the cluster in KUBECONFIG (or in-cluster credentials)."""
+    # Imported here, not at the top: importing registers kopf handlers, which only this
+    # command wants (the sidecar shares the CLI and must not load the operator).
+    import modelwarden.handlers.lifecycle  # noqa: PLC0415
+    import modelwarden.handlers.modeldeployment  # noqa: F401, PLC0415
+
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    sidecar = SidecarSettings(
+        image=options.pop("sidecar_image"), window=options.pop("evaluator_window")
+    )
+    settings = OperatorSettings(namespaces=namespaces, sidecar=sidecar, **options)
+    asyncio.run(
+        kopf.operator(
+            clusterwide=not namespaces,
+            namespaces=namespaces,
+            standalone=True,
+            memo=kopf.Memo(settings=settings),
+        )
+    )

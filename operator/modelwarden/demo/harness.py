@@ -1,0 +1,173 @@
+"""Pieces the demo and the end-to-end tests share: the operator as a real process, steady
+traffic through the slot's Service, and waiting on a resource's status."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+from kubernetes import client
+
+from localcluster.traffic import ServiceClient
+from modelwarden.examples.fraud import generate_rows, v2_request
+
+Obj = dict[str, Any]
+GROUP, VERSION = "modelwarden.io", "v1alpha1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class OperatorProcess:
+    """``modelwarden run`` as a child process, logging to a file."""
+
+    kubeconfig: Path
+    log_path: Path
+    evaluator_window: str = "5s"
+    metrics_port: int = field(default_factory=free_port)
+    alerts_port: int = field(default_factory=free_port)
+    _proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        argv = [
+            sys.executable, "-m", "modelwarden.cli.main", "run",
+            "--bind-host", "127.0.0.1",
+            "--metrics-port", str(self.metrics_port),
+            "--alerts-port", str(self.alerts_port),
+            "--evaluator-window", self.evaluator_window,
+        ]  # fmt: skip
+        env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
+        with self.log_path.open("ab") as log:
+            self._proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env)
+        return self
+
+    def alive(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+
+
+@dataclass
+class Tally:
+    """Answers seen by the traffic loop, by status code and by answering pod."""
+
+    codes: collections.Counter[str] = field(default_factory=collections.Counter)
+    pods: collections.Counter[str] = field(default_factory=collections.Counter)
+    model_answers: int = 0
+    """Answers that reached a model server (anything but a halted sidecar's 503)."""
+
+
+class TrafficLoop:
+    """Sends fraud-model requests to a Service from a background thread until stopped."""
+
+    def __init__(
+        self, api: client.ApiClient, namespace: str, service: str, model: str, rate: float = 40.0
+    ) -> None:
+        self.client = ServiceClient(client.CoreV1Api(api), namespace, service, refresh=0.5)
+        self.path = f"/v2/models/{model}/infer"
+        self.interval = 1.0 / rate
+        self.lock = threading.Lock()
+        self.tally = Tally()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._seed = 0
+
+    def start(self) -> TrafficLoop:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)
+
+    def reset(self) -> Tally:
+        """The tally so far, starting a new one."""
+        with self.lock:
+            tally, self.tally = self.tally, Tally()
+        return tally
+
+    def _one(self) -> tuple[str, str, bool]:
+        self._seed += 1
+        body = json.dumps(v2_request(generate_rows(1, seed=self._seed))).encode()
+        try:
+            response = self.client.post_json(self.path, body, timeout=5.0)
+        except ConnectionError:
+            return "no-backend", "", False
+        except OSError:
+            return "refused", "", False
+        refused_by_halt = response.status == 503 and b"halt" in response.body
+        return str(response.status), response.pod, not refused_by_halt
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            started = time.monotonic()
+            code, pod, from_model = self._one()
+            with self.lock:
+                self.tally.codes[code] += 1
+                if pod:
+                    self.tally.pods[pod] += 1
+                self.tally.model_answers += from_model
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+
+
+def get_slot(api: client.ApiClient, namespace: str, name: str) -> Obj:
+    body = client.CustomObjectsApi(api).get_namespaced_custom_object(
+        GROUP, VERSION, namespace, "modeldeployments", name
+    )
+    return cast(Obj, body)
+
+
+def patch_slot(api: client.ApiClient, namespace: str, name: str, patch: Obj) -> None:
+    client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        GROUP, VERSION, namespace, "modeldeployments", name, patch
+    )
+
+
+def wait_for(
+    what: str,
+    check: Callable[[], Any],
+    timeout: float,
+    on_poll: Callable[[], None] | None = None,
+    interval: float = 0.25,
+) -> Any:
+    """Poll ``check`` until truthy; TimeoutError naming ``what`` otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if on_poll is not None:
+            on_poll()
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(interval)

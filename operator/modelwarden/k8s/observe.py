@@ -1,0 +1,160 @@
+"""Gather what a ModelDeployment's rollout decision needs, from the API and the sidecars."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from modelwarden.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus
+from modelwarden.api.modelversion import ModelVersionSpec
+from modelwarden.decide.children import (
+    LABEL_VERSION,
+    slot_selector,
+    token_secret_name,
+    version_label,
+)
+from modelwarden.decide.plan import Observation, Signals
+from modelwarden.evaluator.report import MergedReport
+from modelwarden.k8s.evaluators import merged_report, ready_pods
+from modelwarden.k8s.kube import Kube
+from modelwarden.providers.base import MetricProvider
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+COMMAND_ANNOTATION = "modelwarden.io/command"
+ACTOR_ANNOTATION = "modelwarden.io/actor"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One ModelDeployment as read at the start of a reconcile."""
+
+    name: str
+    namespace: str
+    uid: str
+    generation: int
+    resource_version: str
+    spec: ModelDeploymentSpec
+    status: ModelDeploymentStatus
+    annotations: dict[str, str]
+
+    @classmethod
+    def from_body(cls, body: Obj) -> Slot:
+        meta = body["metadata"]
+        return cls(
+            name=meta["name"],
+            namespace=meta["namespace"],
+            uid=meta["uid"],
+            generation=meta.get("generation", 0),
+            resource_version=meta.get("resourceVersion", ""),
+            spec=ModelDeploymentSpec.model_validate(body["spec"]),
+            status=ModelDeploymentStatus.model_validate(body.get("status") or {}),
+            annotations=dict(meta.get("annotations") or {}),
+        )
+
+    def version_names(self) -> set[str]:
+        s = self.status
+        names = {self.spec.version, s.stable_version, s.canary_version, *s.standby_versions}
+        return {n for n in names if n}
+
+
+def signals_of(report: MergedReport | None) -> Signals | None:
+    """The decisive window (last closed, else current) as the decision's Signals."""
+    window = report.decisive() if report else None
+    if window is None:
+        return None
+    return Signals(
+        samples=window.signals.requests,
+        errors=window.signals.errors,
+        latency_p99_ms=window.latency_p99_ms,
+        agreement=window.agreement_rate,
+    )
+
+
+@dataclass
+class Observer:
+    kube: Kube
+    http: aiohttp.ClientSession
+    prometheus: MetricProvider | None = None
+
+    async def versions(self, slot: Slot) -> dict[str, ModelVersionSpec]:
+        found: dict[str, ModelVersionSpec] = {}
+        for name in sorted(slot.version_names()):
+            body = await self.kube.get("ModelVersion", slot.namespace, name)
+            if body is not None:
+                found[name] = ModelVersionSpec.model_validate(body["spec"])
+        return found
+
+    async def token(self, slot: Slot) -> str:
+        secret = await self.kube.get("Secret", slot.namespace, token_secret_name(slot.name))
+        if secret is None:
+            return ""
+        return base64.b64decode(secret.get("data", {}).get("token", "")).decode()
+
+    async def drift_verdicts(self, slot: Slot) -> dict[str, str]:
+        verdicts = {}
+        for check in slot.spec.analysis.checks:
+            if check.drift_policy is not None:
+                body = await self.kube.get("DriftPolicy", slot.namespace, check.drift_policy.name)
+                verdict = ((body or {}).get("status") or {}).get("verdict")
+                if verdict:
+                    verdicts[check.drift_policy.name] = verdict
+        return verdicts
+
+    async def prometheus_values(self, slot: Slot) -> dict[str, float | None]:
+        values: dict[str, float | None] = {}
+        for check in slot.spec.analysis.checks:
+            if check.prometheus is None:
+                continue
+            if self.prometheus is None:
+                values[check.prometheus.query] = None
+                continue
+            try:
+                values[check.prometheus.query] = await self.prometheus.query(check.prometheus.query)
+            except Exception as exc:  # an offline or failing provider is "no answer"
+                log.warning("prometheus query %r failed: %s", check.prometheus.query, exc)
+                values[check.prometheus.query] = None
+        return values
+
+    async def observe(self, slot: Slot, now: datetime) -> tuple[Observation, list[Obj]]:
+        """The observation, plus the slot's pods (the handler pushes halts to them)."""
+        selector = slot_selector(slot.name)
+        versions, deployments, pods, token = await asyncio.gather(
+            self.versions(slot),
+            self.kube.list("Deployment", slot.namespace, selector),
+            self.kube.list("Pod", slot.namespace, selector),
+            self.token(slot),
+        )
+        # Label values are bounded (long names are hashed), so map them back to names.
+        names = {version_label(v): v for v in slot.version_names()}
+
+        def version_of(obj: Obj) -> str:
+            return names.get(obj["metadata"].get("labels", {}).get(LABEL_VERSION, ""), "")
+
+        ready = {version_of(d): d.get("status", {}).get("readyReplicas", 0) for d in deployments}
+        by_version: dict[str, list[Obj]] = {}
+        for pod in ready_pods(pods):
+            by_version.setdefault(version_of(pod), []).append(pod)
+        live = [v for v in (slot.status.stable_version, slot.status.canary_version) if v]
+        reports = await asyncio.gather(
+            *(merged_report(self.http, by_version.get(v, []), token) for v in live)
+        )
+        signals = {v: s for v, r in zip(live, reports, strict=True) if (s := signals_of(r))}
+        obs = Observation(
+            now=now,
+            versions=versions,
+            ready=ready,
+            signals=signals,
+            drift_verdicts=await self.drift_verdicts(slot),
+            prometheus=await self.prometheus_values(slot),
+            alerts=tuple(slot.status.alerts),
+            actor=slot.annotations.get(ACTOR_ANNOTATION, ""),
+            command=slot.annotations.get(COMMAND_ANNOTATION, ""),
+        )
+        return obs, pods

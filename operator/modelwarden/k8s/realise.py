@@ -1,0 +1,126 @@
+"""Make a rollout plan real: children applied, routes weighted, halt pushed, status patched.
+
+Every write is idempotent (server-side apply), so a reconcile interrupted half-way is simply
+finished by the next one. Status is written last, in one patch guarded by resourceVersion:
+if the object changed meanwhile the patch is refused and the next reconcile decides afresh.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import aiohttp
+
+from modelwarden.api.modelversion import ModelVersionSpec
+from modelwarden.decide import children
+from modelwarden.decide.children import LABEL_VERSION, ServiceRole, SidecarSettings, SlotRef
+from modelwarden.decide.plan import Plan
+from modelwarden.k8s.evaluators import push_halt
+from modelwarden.k8s.kube import Kube
+from modelwarden.k8s.observe import Slot
+from modelwarden.k8s.routing.factory import router_for
+
+log = logging.getLogger(__name__)
+Obj = dict[str, Any]
+
+
+@dataclass
+class Realiser:
+    kube: Kube
+    http: aiohttp.ClientSession
+    sidecar: SidecarSettings
+
+    async def token(self, ref: SlotRef) -> str:
+        """The slot's evaluator token, created once; never rotated by a reconcile."""
+        name = children.token_secret_name(ref.name)
+        existing = await self.kube.get("Secret", ref.namespace, name)
+        if existing is not None:
+            return base64.b64decode(existing["data"]["token"]).decode()
+        token = secrets.token_urlsafe(32)
+        await self.kube.create(children.token_secret(ref, token))
+        return token
+
+    async def realise(
+        self,
+        slot: Slot,
+        plan: Plan,
+        versions: dict[str, ModelVersionSpec],
+        pods: list[Obj],
+        now: datetime,
+    ) -> None:
+        ref = SlotRef(slot.name, slot.namespace, slot.uid)
+        token = await self.token(ref)
+        halt = plan.status.halted
+        await self.kube.apply(
+            children.control_configmap(
+                ref,
+                children.halt_document(
+                    halted=plan.halted,
+                    reason=halt.reason if halt else "",
+                    by=halt.by if halt else "",
+                    at=now if plan.halted else None,
+                ),
+            )
+        )
+        if plan.halted != (slot.status.halted is not None):
+            acked = await push_halt(
+                self.http,
+                pods,
+                token,
+                halted=plan.halted,
+                reason=halt.reason if halt else "",
+                by=halt.by if halt else "",
+            )
+            log.info(
+                "%s/%s: halt=%s pushed to %d pods", ref.namespace, ref.name, plan.halted, acked
+            )
+        wanted = set()
+        for workload in plan.workloads:
+            version = versions.get(workload.version)
+            if version is None:
+                continue
+            body = children.deployment(ref, workload, version.runtime, sidecar=self.sidecar)
+            wanted.add(body["metadata"]["name"])
+            await self.kube.apply(body)
+        await self.prune(ref, wanted)
+        await self.services(slot, ref, plan)
+        autoscaling = slot.spec.autoscaling
+        if autoscaling is not None:
+            await self.kube.apply(
+                children.autoscaler(
+                    ref,
+                    autoscaling.min_replicas,
+                    autoscaling.max_replicas,
+                    autoscaling.target_cpu_utilization,
+                )
+            )
+        router = router_for(self.kube, slot.spec)
+        await router.apply(ref, plan.weights)
+
+    async def services(self, slot: Slot, ref: SlotRef, plan: Plan) -> None:
+        """The per-role Services are applied; the main one is only created, since its
+        selector belongs to the traffic router from then on."""
+        s = plan.status
+        if await self.kube.get("Service", ref.namespace, children.service_name(ref.name)) is None:
+            await self.kube.apply(children.main_service(ref, pinned_version=s.stable_version))
+        await self.kube.apply(children.role_service(ref, "stable", s.stable_version))
+        if s.canary_version:
+            preview = slot.spec.strategy.type == "BlueGreen"
+            role: ServiceRole = "preview" if preview else "canary"
+            await self.kube.apply(children.role_service(ref, role, s.canary_version))
+
+    async def prune(self, ref: SlotRef, wanted: set[str]) -> None:
+        """Delete the slot's Deployments no plan wants any more (standbys past the limit)."""
+        existing = await self.kube.list(
+            "Deployment", ref.namespace, children.slot_selector(ref.name)
+        )
+        for body in existing:
+            name = body["metadata"]["name"]
+            if name not in wanted and body["metadata"].get("labels", {}).get(LABEL_VERSION):
+                log.info("%s/%s: deleting unused Deployment %s", ref.namespace, ref.name, name)
+                await self.kube.delete("Deployment", ref.namespace, name)

@@ -1,0 +1,1 @@
+"""Metric providers: where analysis checks read numbers the evaluators do not measure."""

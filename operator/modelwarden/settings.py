@@ -1,0 +1,20 @@
+"""The operator's own configuration (flags of ``modelwarden run``), as one frozen value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from modelwarden.decide.children import SidecarSettings
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    namespaces: tuple[str, ...] = ()
+    """Namespaces to watch; all of them when empty."""
+    sidecar: SidecarSettings = field(default_factory=SidecarSettings)
+    prometheus_url: str = ""
+    """Default Prometheus for ``prometheus`` analysis checks; unset means no answer."""
+    metrics_port: int = 8085
+    alerts_port: int = 9095
+    """Port of the Alertmanager-compatible webhook receiver."""
+    bind_host: str = "0.0.0.0"
