@@ -21,21 +21,17 @@ different labels apart.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from modelwarden.api.modeldeployment import AlertRecord
+from modelwarden.decide.stamps import iso, parse_time
 
 SLOT_LABEL = "modelwarden_io_deployment"
 NAMESPACE_LABEL = "namespace"
 SOURCE = "alertmanager"
 _SEVERITIES = {"critical": "Critical", "warning": "Warning"}
-# RFC 3339 as Alertmanager writes it; fractions may have nanoseconds, which Python cannot hold.
-_RFC3339 = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.IGNORECASE
-)
 
 
 class AlertPayloadError(ValueError):
@@ -46,27 +42,6 @@ class RoutedAlert(NamedTuple):
     namespace: str
     slot: str
     record: AlertRecord
-
-
-def iso(moment: datetime) -> str:
-    """The status timestamp format: UTC, whole seconds, ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(text: str) -> datetime | None:
-    """An RFC 3339 time (any fraction, any offset) in UTC, or None when it is not one.
-
-    >>> parse_time("2026-11-23T10:00:00.123456789+01:00")
-    datetime.datetime(2026, 11, 23, 9, 0, tzinfo=datetime.timezone.utc)
-    """
-    match = _RFC3339.match(text.strip())
-    if match is None:
-        return None
-    offset = "+00:00" if match[2].upper() == "Z" else match[2]
-    try:
-        return datetime.fromisoformat(match[1] + offset).astimezone(UTC)
-    except ValueError:
-        return None
 
 
 def _record(alert: Mapping[str, Any]) -> AlertRecord | None:

@@ -18,8 +18,8 @@ from datetime import datetime
 from typing import Any
 
 from modelwarden.api.modelversion import Approval, ModelVersionSpec, Stage
-from modelwarden.decide.audit import iso
 from modelwarden.decide.gates import GovernanceConfig
+from modelwarden.decide.stamps import iso
 
 
 @dataclass(frozen=True)

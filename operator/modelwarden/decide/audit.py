@@ -8,19 +8,10 @@ and resourceVersion as well as by name, because a name can be reused after a del
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-
-def iso(moment: datetime) -> str:
-    """RFC 3339 in UTC, to the second; a naive datetime is taken to be UTC already.
-
-    >>> from datetime import timedelta, timezone
-    >>> iso(datetime(2026, 11, 23, 14, 0, tzinfo=timezone(timedelta(hours=2))))
-    '2026-11-23T12:00:00Z'
-    """
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from modelwarden.decide.stamps import iso
 
 
 def audit_record(

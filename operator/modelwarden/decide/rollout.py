@@ -34,6 +34,7 @@ from modelwarden.decide.analysis import analyse
 from modelwarden.decide.conditions import set_condition
 from modelwarden.decide.plan import Event, Observation, Plan, Role, Weights, Workload
 from modelwarden.decide.replicas import split_replicas
+from modelwarden.decide.stamps import iso, parse_time
 
 DEFAULT_STEPS = CanaryStrategy().steps
 _CANDIDATE_ROLE: dict[str, Role] = {
@@ -44,19 +45,18 @@ _CANDIDATE_ROLE: dict[str, Role] = {
 }
 
 
-def iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse(stamp: str, obs: Observation) -> datetime:
-    return datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=obs.now.tzinfo)
+def _parse(stamp: str) -> datetime:
+    moment = parse_time(stamp)
+    if moment is None:
+        raise ValueError(f"not a status timestamp: {stamp!r}")
+    return moment
 
 
 def _since(obs: Observation, stamp: str) -> float:
     """Seconds from an ISO stamp in status to now (infinite when never stamped)."""
     if not stamp:
         return float("inf")
-    return (obs.now - _parse(stamp, obs)).total_seconds()
+    return (obs.now - _parse(stamp)).total_seconds()
 
 
 class _Rollout:
@@ -68,6 +68,8 @@ class _Rollout:
         self.obs = obs
         self.now = iso(obs.now)
         self.events: list[Event] = []
+        self.awaiting_promotion = False
+        """A manual gate is holding the rollout (phase Paused)."""
 
     # -- transitions ---------------------------------------------------------------------
     def event(self, reason: str, message: str, warning: bool = False) -> None:
@@ -242,10 +244,11 @@ class _Rollout:
         s = self.s
         if pause.duration is None:
             s.message = f"step {s.current_step}: paused until `kubectl warden promote`"
+            self.awaiting_promotion = True
             return
         wait = parse_duration(pause.duration)
         if _since(self.obs, s.step_started_at) < wait:
-            until = iso(_parse(s.step_started_at, self.obs) + timedelta(seconds=wait))
+            until = iso(_parse(s.step_started_at) + timedelta(seconds=wait))
             s.message = f"step {s.current_step}: pause until {until}"
         elif self.fresh_pass():
             self.advance()
@@ -258,6 +261,7 @@ class _Rollout:
         auto = settings.auto_promotion_seconds if settings else None
         if auto is None:
             s.message = "preview ready for `kubectl warden promote`"
+            self.awaiting_promotion = True
         elif _since(self.obs, s.step_started_at) < auto:
             s.message = "preview under analysis before automatic promotion"
         elif self.fresh_pass():
@@ -339,8 +343,9 @@ class _Rollout:
         elif s.aborted_at:
             s.phase = s.phase if s.phase in ("Aborted", "RolledBack") else "Aborted"
         elif self.active_canary():
-            paused = "paused until" in s.message or "kubectl warden promote" in s.message
-            s.phase = "Paused" if paused else "Progressing"
+            s.phase = "Paused" if self.awaiting_promotion else "Progressing"
+        elif stable_ready == 0 and self.spec.replicas > 0 and s.phase == "Pending":
+            s.message = f"waiting for pods of {s.stable_version}"
         elif (stable_ready == 0 and self.spec.replicas > 0) or s.analysis.verdict == "Fail":
             s.phase = "Degraded"
         else:

@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from modelwarden.api.modelversion import GateResult, HistoryEntry, Stage
-from modelwarden.decide.audit import iso
 from modelwarden.decide.gates import (
     APPROVALS,
     CHAMPION_CHALLENGER,
@@ -37,6 +36,7 @@ from modelwarden.decide.gates import (
     GovernanceConfig,
     family,
 )
+from modelwarden.decide.stamps import iso
 
 _TO_STAGING = (OFFLINE_METRIC, LINEAGE)
 EDGES: dict[tuple[Stage, Stage], tuple[str, ...]] = {

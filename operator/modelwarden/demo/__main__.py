@@ -22,7 +22,7 @@ def main() -> int:
     state = ROOT / ".cluster" / "demo"
     print("modelwarden demo — starting a local control plane (first run builds it)…", flush=True)
     started = time.monotonic()
-    cluster = LocalCluster(state)
+    cluster = LocalCluster(state, pod_cidr="127.25.0.0/16")
     try:
         cluster.start()
         print(f"control plane ready in {time.monotonic() - started:.0f}s; logs in {state}/logs")

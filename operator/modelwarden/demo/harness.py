@@ -100,6 +100,8 @@ class TrafficLoop:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._seed = 0
+        self.refused_at: collections.deque[float] = collections.deque(maxlen=10_000)
+        """Monotonic times of answers refused by a halted sidecar (to time a halt)."""
 
     def start(self) -> TrafficLoop:
         self._thread.start()
@@ -109,6 +111,12 @@ class TrafficLoop:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=10)
+
+    def first_refusal_after(self, moment: float) -> float | None:
+        """Seconds from ``moment`` (monotonic) to the first halted answer after it."""
+        with self.lock:
+            later = [t for t in self.refused_at if t >= moment]
+        return min(later) - moment if later else None
 
     def reset(self) -> Tally:
         """The tally so far, starting a new one."""
@@ -133,6 +141,8 @@ class TrafficLoop:
             started = time.monotonic()
             code, pod, from_model = self._one()
             with self.lock:
+                if not from_model and code == "503":
+                    self.refused_at.append(time.monotonic())
                 self.tally.codes[code] += 1
                 if pod:
                     self.tally.pods[pod] += 1

@@ -149,12 +149,12 @@ class Story:
         after = self.traffic.reset()
         if after.codes["200"] == 0 or after.codes["500"] > after.codes["200"] * 0.02:
             raise StageFailed(stage, f"errors continue after the rollback: {dict(after.codes)}")
-        return f"aborted: {s.get('message')}; then {dict(after.codes)}"
+        return f"{s.get('message')}; afterwards {dict(after.codes)}"
 
     def halt(self) -> str:
         stage = "emergency halt stops all inference"
-        patch_slot(self.api, NAMESPACE, SLOT, {"spec": {"halt": True, "haltReason": "demo"}})
         started = time.monotonic()
+        patch_slot(self.api, NAMESPACE, SLOT, {"spec": {"halt": True, "haltReason": "demo"}})
         self.traffic.reset()
 
         def refused() -> bool:
@@ -167,7 +167,7 @@ class Story:
             refused,
             30,
         )
-        took = time.monotonic() - started
+        took = self.traffic.first_refusal_after(started) or 0.0
         time.sleep(3)
         during = self.traffic.reset()
         if during.model_answers:
@@ -175,7 +175,7 @@ class Story:
         phase = self.status().get("phase")
         if phase != "Halted":
             raise StageFailed(stage, f"phase is {phase}, not Halted")
-        return f"halted within {took:.1f}s; while halted: {dict(during.codes)}"
+        return f"first refusal {took:.2f}s after the patch; while halted: {dict(during.codes)}"
 
     def resume(self) -> str:
         stage = "resume restores service"

@@ -18,7 +18,8 @@ from modelwarden.api.modeldeployment import (
 )
 from modelwarden.api.modelversion import ModelVersionSpec
 from modelwarden.decide.plan import Observation, Plan, Signals
-from modelwarden.decide.rollout import decide, iso
+from modelwarden.decide.rollout import decide
+from modelwarden.decide.stamps import iso
 
 T0 = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 V1, V2, V0 = "fraud-v1", "fraud-v2", "fraud-v0"
@@ -125,8 +126,13 @@ CASES = [
     ),
     pytest.param(
         Row(spec(version=V1), ModelDeploymentStatus(), ready={}),
+        {"phase": "Pending", "Available": "False", "message": "waiting for pods of fraud-v1"},
+        id="first-deploy-waits-for-pods",
+    ),
+    pytest.param(
+        Row(spec(version=V1), status(), ready={}),
         {"phase": "Degraded", "Available": "False"},
-        id="first-deploy-without-ready-pods-is-degraded",
+        id="serving-slot-losing-its-pods-is-degraded",
     ),
     pytest.param(
         Row(spec(version="missing"), ModelDeploymentStatus()),

@@ -6,12 +6,14 @@ last bins); categorical features use the reference categories plus the other/new
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
 
 from modelwarden.drift.counts import CategoricalCounts, EmbeddingSums, NumericCounts
 from modelwarden.drift.profile import FeatureProfile, ReferenceProfile
+from modelwarden.drift.stats.base import CheckSpec, Score, Statistic
 from modelwarden.drift.summary import WindowSummary
 from modelwarden.drift.values import IntArray
 
@@ -56,3 +58,20 @@ def grid_pair(profile: ReferenceProfile, summary: WindowSummary, name: str | Non
     if isinstance(counter, NumericCounts) and feature.is_numeric:
         return Pair(feature, np.asarray(feature.grid_counts, np.int64), counter.counts)
     return None
+
+
+class CoarseDistance(Statistic):
+    """A distance between the coarse-bin (or per-category) count vectors of both sides;
+    subclasses give only :meth:`distance`."""
+
+    @staticmethod
+    @abstractmethod
+    def distance(reference: IntArray, current: IntArray) -> float:
+        """The statistic of two count vectors over the same bins."""
+
+    def score(self, profile: ReferenceProfile, summary: WindowSummary, spec: CheckSpec) -> Score:
+        pair = coarse_pair(profile, summary, spec.feature)
+        if pair is None:
+            return Score.insufficient("not a binned feature of this profile")
+        n_ref, n_cur = int(pair.reference.sum()), int(pair.current.sum())
+        return Score(self.distance(pair.reference, pair.current), None, n_ref, n_cur)

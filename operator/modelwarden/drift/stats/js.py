@@ -11,10 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelwarden.drift.profile import ReferenceProfile
-from modelwarden.drift.stats.base import CheckSpec, Score, Statistic
-from modelwarden.drift.stats.binned import coarse_pair
-from modelwarden.drift.summary import WindowSummary
+from modelwarden.drift.stats.binned import CoarseDistance
 from modelwarden.drift.values import FloatArray, IntArray
 
 
@@ -31,16 +28,11 @@ def js_distance(reference: IntArray, current: IntArray) -> float:
     return float(np.sqrt(max(0.5 * _kl(p, m) + 0.5 * _kl(q, m), 0.0)))
 
 
-class JensenShannon(Statistic):
+class JensenShannon(CoarseDistance):
     """Jensen–Shannon distance of a binned or categorical feature."""
 
     name = "js"
     label = "JS distance"
     kinds = ("data", "prediction")
 
-    def score(self, profile: ReferenceProfile, summary: WindowSummary, spec: CheckSpec) -> Score:
-        pair = coarse_pair(profile, summary, spec.feature)
-        if pair is None:
-            return Score.insufficient("not a binned feature of this profile")
-        n_ref, n_cur = int(pair.reference.sum()), int(pair.current.sum())
-        return Score(js_distance(pair.reference, pair.current), None, n_ref, n_cur)
+    distance = staticmethod(js_distance)

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from modelwarden.drift.profile import ReferenceProfile
-from modelwarden.drift.stats.base import CheckSpec, Score, Statistic
-from modelwarden.drift.stats.binned import coarse_pair
-from modelwarden.drift.summary import WindowSummary
+from modelwarden.drift.stats.binned import CoarseDistance
 from modelwarden.drift.values import IntArray
 
 EPSILON = 1e-4
@@ -31,16 +28,11 @@ def psi(reference: IntArray, current: IntArray, epsilon: float = EPSILON) -> flo
     return float(np.sum((q - p) * np.log(q / p)))
 
 
-class PSI(Statistic):
+class PSI(CoarseDistance):
     """PSI of a numeric or categorical feature."""
 
     name = "psi"
     label = "PSI"
     kinds = ("data", "prediction")
 
-    def score(self, profile: ReferenceProfile, summary: WindowSummary, spec: CheckSpec) -> Score:
-        pair = coarse_pair(profile, summary, spec.feature)
-        if pair is None:
-            return Score.insufficient("not a binned feature of this profile")
-        n_ref, n_cur = int(pair.reference.sum()), int(pair.current.sum())
-        return Score(psi(pair.reference, pair.current), None, n_ref, n_cur)
+    distance = staticmethod(psi)
