@@ -200,6 +200,7 @@ class DriftPolicySpec(ApiModel):
         if duplicates:
             raise ValueError(f"feature names must be unique: {', '.join(duplicates)} repeated")
         return features
+
     prediction: PredictionCheck | None = None
     performance: PerformanceCheck | None = None
     fairness: FairnessCheck | None = None

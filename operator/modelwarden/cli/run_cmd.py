@@ -42,8 +42,12 @@ from modelwarden.settings import OperatorSettings
     show_default=True,
     help="Address the metrics and webhook servers listen on.",
 )
-@click.option("--evaluator-window", default="60s", show_default=True,
-              help="Window of the sidecars' summaries; analysis reads the last closed one.")
+@click.option(
+    "--evaluator-window",
+    default="60s",
+    show_default=True,
+    help="Window of the sidecars' summaries; analysis reads the last closed one.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Debug logging.")
 def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
     """Run the operator against the cluster in KUBECONFIG (or in-cluster credentials)."""

@@ -313,8 +313,21 @@ class _Rollout:
         out = [Workload(s.stable_version, "stable", stable)]
         if s.canary_version:
             out.append(Workload(s.canary_version, _CANDIDATE_ROLE[self.spec.strategy.type], canary))
-        out += [Workload(v, "standby", 0) for v in s.standby_versions]
+        out += [Workload(v, "standby", self.draining(v)) for v in s.standby_versions]
         return tuple(out)
+
+    def draining(self, standby: str) -> int:
+        """Replicas a standby keeps: blue-green holds the old colour at full size for
+        ``scaleDownDelaySeconds`` after the switch (in-flight requests finish); else zero."""
+        blue_green = self.spec.strategy.blue_green
+        just_switched = (
+            self.spec.strategy.type == "BlueGreen"
+            and not self.s.canary_version
+            and self.s.standby_versions[:1] == [standby]
+            and blue_green is not None
+            and _since(self.obs, self.s.step_started_at) < blue_green.scale_down_delay_seconds
+        )
+        return self.spec.replicas if just_switched else 0
 
     def weights(self) -> Weights:
         s = self.s

@@ -132,9 +132,7 @@ class Kube:
         meta = obj["metadata"]
         url = path(obj["kind"], meta["namespace"], meta["name"], subresource)
         query = [("fieldManager", FIELD_MANAGER), ("force", "true")]
-        return await self._call(
-            "PATCH", url, obj, "application/apply-patch+yaml", query
-        )
+        return await self._call("PATCH", url, obj, "application/apply-patch+yaml", query)
 
     async def patch_status(
         self, kind: str, namespace: str, name: str, status: Obj, resource_version: str = ""

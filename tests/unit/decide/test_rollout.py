@@ -403,6 +403,19 @@ def test_blue_green_switches_after_auto_promotion_with_passing_analysis() -> Non
     assert reasons(plan) == ["Promoted"]
 
 
+@pytest.mark.parametrize(
+    ("seconds", "old_colour"),
+    [pytest.param(10, 4, id="within-delay-keeps-old-colour"), pytest.param(40, 0, id="after")],
+)
+def test_blue_green_scales_the_old_colour_down_after_the_delay(seconds, old_colour) -> None:
+    bg = spec(
+        version=V2, strategy={"type": "BlueGreen", "blueGreen": {"scaleDownDelaySeconds": 30}}
+    )
+    switched = status(stable_version=V2, standby_versions=[V1], step_started_at=iso(T0))
+    plan = Row(bg, switched, minutes=seconds / 60).run()
+    assert replicas(plan) == {(V2, "stable"): 4, (V1, "standby"): old_colour}
+
+
 def test_blue_green_preview_runs_full_size_with_no_live_traffic() -> None:
     bg = spec(strategy={"type": "BlueGreen", "blueGreen": {"autoPromotionSeconds": 600}})
     plan = Row(bg, rolling(0, 0), minutes=5, signals=GOOD).run()
