@@ -1,0 +1,91 @@
+"""A canary held at a manual gate: scaling the slot (what an HPA does through /scale) splits
+the new total by weight, and `promote` (the command annotation) releases the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from kubernetes import client
+
+from localcluster import LocalCluster
+from modelwarden.demo.harness import OperatorProcess, TrafficLoop, get_slot, patch_slot, wait_for
+
+DEMO = Path(__file__).resolve().parents[2] / "manifests" / "demo"
+NS, SLOT = "gates", "fraud-gated"
+
+
+@pytest.fixture(scope="module")
+def api(
+    cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[client.ApiClient]:
+    log = tmp_path_factory.mktemp("operator-gates") / "operator.log"
+    operator = OperatorProcess(cluster.kubeconfig, log).start()
+    assert cluster.kubectl_run("create", "namespace", NS).returncode == 0
+    for version in ("v1", "v2"):
+        manifest = DEMO / f"modelversion-{version}.yaml"
+        assert cluster.kubectl_run("apply", "-n", NS, "-f", str(manifest)).returncode == 0
+    slot = yaml.safe_load((DEMO / "modeldeployment.yaml").read_text())
+    slot["metadata"]["name"] = SLOT
+    slot["spec"]["strategy"]["canary"]["steps"] = [{"setWeight": 25}, {"pause": {}}]
+    client.CustomObjectsApi(cluster.api_client()).create_namespaced_custom_object(
+        "modelwarden.io", "v1alpha1", NS, "modeldeployments", slot
+    )
+    try:
+        yield cluster.api_client()
+    finally:
+        operator.stop()
+        print(f"operator log: {log}")
+
+
+def status(api: client.ApiClient) -> dict:
+    return get_slot(api, NS, SLOT).get("status") or {}
+
+
+def replicas(api: client.ApiClient, version: str) -> int | None:
+    found = (
+        client.AppsV1Api(api)
+        .list_namespaced_deployment(
+            NS, label_selector=f"modelwarden.io/slot={SLOT},modelwarden.io/version={version}"
+        )
+        .items
+    )
+    return found[0].spec.replicas if found else None
+
+
+def test_scale_splits_by_weight_and_promote_releases_the_gate(
+    api: client.ApiClient, cluster: LocalCluster
+) -> None:
+    wait_for("v1 Healthy", lambda: status(api).get("phase") == "Healthy", 180)
+    traffic = TrafficLoop(api, NS, SLOT, "fraud", rate=40).start()
+    try:
+        # Given a canary of v2 held at a manual gate at 25 % of 4 replicas (3 + 1)
+        patch_slot(api, NS, SLOT, {"spec": {"version": "fraud-v2"}})
+        wait_for("paused at the gate", lambda: status(api).get("phase") == "Paused", 120)
+        assert (replicas(api, "fraud-v1"), replicas(api, "fraud-v2")) == (3, 1)
+        # When the slot's total goes to 8 through the /scale subresource (as an HPA would)
+        done = cluster.kubectl_run("scale", "-n", NS, f"mdep/{SLOT}", "--replicas=8")
+        assert done.returncode == 0, done.stderr
+        # Then both sides grow in proportion (6 + 2) and the rollout stays at the gate
+        wait_for(
+            "6 + 2",
+            lambda: (replicas(api, "fraud-v1"), replicas(api, "fraud-v2")) == (6, 2),
+            60,
+        )
+        assert status(api)["phase"] == "Paused"
+        assert status(api)["replicas"] == 8
+        # When someone promotes (the annotation kubectl warden promote sets)
+        patch_slot(
+            api,
+            NS,
+            SLOT,
+            {"metadata": {"annotations": {"modelwarden.io/command": "promote@test-1"}}},
+        )
+        # Then the gate opens and v2 is promoted once its final analysis passes
+        wait_for("promoted", lambda: status(api).get("stableVersion") == "fraud-v2", 120)
+        wait_for("v2 takes all 8", lambda: replicas(api, "fraud-v2") == 8, 60)
+        assert status(api)["lastCommand"] == "promote@test-1"
+    finally:
+        traffic.stop()
