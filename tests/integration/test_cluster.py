@@ -19,7 +19,6 @@ from localcluster import LocalCluster, ServiceClient, wait_until
 from localcluster.build import K8S_VERSION, REPO_ROOT
 
 CRD_FILES = sorted((REPO_ROOT / "crds").glob("*.yaml"))
-POD_NETWORK = ipaddress.ip_network("127.21.0.0/16")
 
 
 def _crd(path: Path) -> dict[str, Any]:
@@ -194,7 +193,9 @@ def test_unmapped_image_gets_running_pods_on_the_fake_node(cluster: LocalCluster
     for pod in _pods(cluster, namespace, "app=fake"):
         assert pod["status"]["phase"] == "Running"
         assert pod["spec"]["nodeName"].startswith("kwok-node-")
-        assert ipaddress.ip_address(pod["status"]["podIP"]) in POD_NETWORK
+        assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(
+            cluster.pod_cidr
+        )
 
 
 def _http_get(ip: str, port: int, path: str) -> tuple[int, bytes]:
