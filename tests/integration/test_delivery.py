@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,14 @@ import pytest
 from kubernetes import client
 
 from localcluster import LocalCluster
-from modelwarden.demo.harness import OperatorProcess, TrafficLoop, get_slot, patch_slot, wait_for
+from modelwarden.demo.harness import (
+    AlertmanagerProcess,
+    OperatorProcess,
+    TrafficLoop,
+    get_slot,
+    patch_slot,
+    wait_for,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "manifests" / "demo"
@@ -183,37 +189,38 @@ def test_halt_stops_inference_and_resume_restores_it(world: World) -> None:
     assert world.condition("Halted") == "False"
 
 
-def _alert(name: str, offset_s: int) -> dict[str, Any]:
-    starts = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + offset_s))
+def _alert(name: str) -> dict[str, Any]:
     return {
-        "status": "firing",
         "labels": {
             "alertname": name,
             "severity": "critical",
             "namespace": NS,
             "modelwarden_io_deployment": SLOT,
         },
-        "startsAt": starts,
-        "fingerprint": f"fp-{name}",
+        "annotations": {"summary": f"{name} on {SLOT}"},
     }
 
 
-def test_critical_alerts_roll_back_to_the_standby(world: World) -> None:
+def test_critical_alerts_roll_back_to_the_standby(
+    world: World, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     # Given v2 serving (v3 dropped from the spec) with v1 on standby
     patch_slot(world.api, NS, SLOT, {"spec": {"version": "fraud-v2"}})
     world.eventually("Healthy on v2", lambda: world.status().get("phase") == "Healthy", 60)
-    # When Alertmanager posts two critical alerts for the slot
-    payload = {"version": "4", "status": "firing", "alerts": [_alert("A", 1), _alert("B", 2)]}
-    request = urllib.request.Request(
+    # And a real Alertmanager routing to the operator's webhook
+    alertmanager = AlertmanagerProcess(
         f"http://127.0.0.1:{world.operator.alerts_port}/alerts",
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        assert json.loads(response.read())["recorded"] == 2
-    # Then the slot rolls back to v1 at once
-    world.eventually("rolled back", lambda: world.status().get("phase") == "RolledBack", 30)
-    assert world.status()["stableVersion"] == "fraud-v1"
+        tmp_path_factory.mktemp("alertmanager"),
+    ).start()
+    try:
+        # When Prometheus-style clients fire two critical alerts for the slot
+        alertmanager.fire([_alert("HighErrorRate"), _alert("LatencyBudgetBurn")])
+        # Then the slot rolls back to v1 at once
+        world.eventually("rolled back", lambda: world.status().get("phase") == "RolledBack", 60)
+    finally:
+        alertmanager.stop()
+    status = world.status()
+    assert status["stableVersion"] == "fraud-v1"
+    assert {a["name"] for a in status["alerts"]} >= {"HighErrorRate", "LatencyBudgetBurn"}
     world.eventually("v1 scaled up", lambda: (world.deployment_replicas("fraud-v1") or 0) > 0, 30)
     assert "RolledBack" in world.events()

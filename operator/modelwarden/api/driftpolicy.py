@@ -244,13 +244,29 @@ class RetrainRecord(StatusModel):
     job: str
 
 
+class CanaryVerdict(StatusModel):
+    """The canary's traffic, judged by the same checks; reported only, never acted on."""
+
+    version: str
+    verdict: PolicyVerdict = "InsufficientData"
+    samples: int = 0
+    message: str = ""
+
+
 class DriftPolicyStatus(StatusModel):
     verdict: PolicyVerdict = "InsufficientData"
     samples: int = 0
     window: str = ""
     last_evaluation: str = ""
     consecutive: int = 0
+    stable_version: str = ""
     checks: list[CheckStatus] = Field(default_factory=list)
+    canary: CanaryVerdict | None = None
+    episode: str = ""
+    """Start of the current breach episode (first Warning/Critical since Stable); empty when
+    Stable. Actions fire at most once per episode."""
+    actions_taken: list[str] = Field(default_factory=list)
+    """``<verdict>/<action>`` already executed in this episode (the idempotency record)."""
     last_retrain: RetrainRecord | None = None
     message: str = ""
     conditions: list[Condition] = Field(default_factory=list)

@@ -53,6 +53,7 @@ def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
     """Run the operator against the cluster in KUBECONFIG (or in-cluster credentials)."""
     # Imported here, not at the top: importing registers kopf handlers, which only this
     # command wants (the sidecar shares the CLI and must not load the operator).
+    import modelwarden.handlers.driftpolicy  # noqa: PLC0415
     import modelwarden.handlers.lifecycle  # noqa: PLC0415
     import modelwarden.handlers.modeldeployment  # noqa: F401, PLC0415
 

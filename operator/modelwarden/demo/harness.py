@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ class OperatorProcess:
     evaluator_window: str = "5s"
     metrics_port: int = field(default_factory=free_port)
     alerts_port: int = field(default_factory=free_port)
+    extra_args: tuple[str, ...] = ()
+    """More ``modelwarden run`` flags, e.g. ``("--webhook-port", "9443")``."""
     _proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> OperatorProcess:
@@ -51,6 +54,7 @@ class OperatorProcess:
             "--metrics-port", str(self.metrics_port),
             "--alerts-port", str(self.alerts_port),
             "--evaluator-window", self.evaluator_window,
+            *self.extra_args,
         ]  # fmt: skip
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         with self.log_path.open("ab") as log:
@@ -77,6 +81,80 @@ class OperatorProcess:
 
 
 @dataclass
+class AlertmanagerProcess:
+    """A real Alertmanager (Debian's ``prometheus-alertmanager``) that routes every alert to
+    the operator's webhook at once, so tests exercise the genuine notification format."""
+
+    webhook_url: str
+    workdir: Path
+    port: int = field(default_factory=free_port)
+    binary: str = "prometheus-alertmanager"
+    _proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> AlertmanagerProcess:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "alertmanager.yml"
+        config.write_text(
+            json.dumps(
+                {
+                    "route": {
+                        "receiver": "modelwarden",
+                        "group_by": ["alertname", "modelwarden_io_deployment"],
+                        "group_wait": "0s",
+                        "group_interval": "1s",
+                        "repeat_interval": "1h",
+                    },
+                    "receivers": [
+                        {
+                            "name": "modelwarden",
+                            "webhook_configs": [{"url": self.webhook_url, "send_resolved": False}],
+                        }
+                    ],
+                }
+            )
+        )
+        argv = [
+            self.binary,
+            f"--config.file={config}",
+            f"--storage.path={self.workdir / 'data'}",
+            f"--web.listen-address=127.0.0.1:{self.port}",
+            "--cluster.listen-address=",
+        ]
+        with (self.workdir / "alertmanager.log").open("ab") as log:
+            self._proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        wait_for("Alertmanager ready", self._ready, 30)
+        return self
+
+    def _ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.url}/-/ready", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
+
+    def fire(self, alerts: list[Obj]) -> None:
+        """POST alerts to Alertmanager's v2 API, as Prometheus does."""
+        request = urllib.request.Request(
+            f"{self.url}/api/v2/alerts",
+            data=json.dumps(alerts).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            response.read()
+
+    def stop(self) -> None:
+        if self._proc is not None:
+            self._proc.terminate()
+            self._proc.wait(timeout=15)
+            self._proc = None
+
+
+@dataclass
 class Tally:
     """Answers seen by the traffic loop, by status code and by answering pod."""
 
@@ -100,6 +178,8 @@ class TrafficLoop:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._seed = 0
+        self.shift = 0.0
+        """Feature shift of the generated rows (``generate_rows(shift=)``), for drift tests."""
         self.refused_at: collections.deque[float] = collections.deque(maxlen=10_000)
         """Monotonic times of answers refused by a halted sidecar (to time a halt)."""
 
@@ -126,7 +206,8 @@ class TrafficLoop:
 
     def _one(self) -> tuple[str, str, bool]:
         self._seed += 1
-        body = json.dumps(v2_request(generate_rows(1, seed=self._seed))).encode()
+        rows = generate_rows(1, shift=self.shift, seed=self._seed)
+        body = json.dumps(v2_request(rows)).encode()
         try:
             response = self.client.post_json(self.path, body, timeout=5.0)
         except ConnectionError:

@@ -18,7 +18,13 @@ import aiohttp
 
 from modelwarden.api.modelversion import ModelVersionSpec
 from modelwarden.decide import children
-from modelwarden.decide.children import LABEL_VERSION, ServiceRole, SidecarSettings, SlotRef
+from modelwarden.decide.children import (
+    LABEL_VERSION,
+    ProfileRef,
+    ServiceRole,
+    SidecarSettings,
+    SlotRef,
+)
 from modelwarden.decide.plan import Plan
 from modelwarden.k8s.evaluators import push_halt
 from modelwarden.k8s.kube import Kube
@@ -80,11 +86,14 @@ class Realiser:
                 "%s/%s: halt=%s pushed to %d pods", ref.namespace, ref.name, plan.halted, acked
             )
         wanted = set()
+        profile = await self.profile(ref)
         for workload in plan.workloads:
             version = versions.get(workload.version)
             if version is None:
                 continue
-            body = children.deployment(ref, workload, version.runtime, sidecar=self.sidecar)
+            body = children.deployment(
+                ref, workload, version.runtime, sidecar=self.sidecar, profile=profile
+            )
             wanted.add(body["metadata"]["name"])
             await self.kube.apply(body)
         await self.prune(ref, wanted)
@@ -101,6 +110,16 @@ class Realiser:
             )
         router = router_for(self.kube, slot.spec)
         await router.apply(ref, plan.weights)
+
+    async def profile(self, ref: SlotRef) -> ProfileRef | None:
+        """The reference profile of the DriftPolicy that targets the slot (first by name), so
+        the sidecars summarise traffic in its bins; None without a policy."""
+        policies = await self.kube.list("DriftPolicy", ref.namespace)
+        for body in sorted(policies, key=lambda b: b["metadata"]["name"]):
+            if body.get("spec", {}).get("deployment") == ref.name:
+                source = body["spec"]["reference"]["configMapRef"]
+                return ProfileRef(source["name"], source.get("key", children.PROFILE_FILE))
+        return None
 
     async def services(self, slot: Slot, ref: SlotRef, plan: Plan) -> None:
         """The per-role Services are applied; the main one is only created, since its

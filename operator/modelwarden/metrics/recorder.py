@@ -106,6 +106,12 @@ class Recorder:
         self._retrains = Counter(
             "modelwarden_retrain_jobs", "Retraining Jobs created", _POLICY, registry=r
         )
+        self._drift_actions = Counter(
+            "modelwarden_drift_actions",
+            "Actions a DriftPolicy executed (alert, retrain, rollback, halt)",
+            [*_POLICY, "action"],
+            registry=r,
+        )
         self._reconcile = Histogram(
             "modelwarden_reconcile_duration_seconds",
             "Time spent in one reconcile",
@@ -177,6 +183,9 @@ class Recorder:
     def record_retrain_job(self, namespace: str, policy: str) -> None:
         self._retrains.labels(namespace, policy).inc()
 
+    def record_drift_action(self, namespace: str, policy: str, action: str) -> None:
+        self._drift_actions.labels(namespace, policy, action).inc()
+
     def observe_reconcile(self, kind: str, seconds: float) -> None:
         """``kind`` is the resource kind reconciled (ModelDeployment, ModelVersion, …)."""
         self._reconcile.labels(kind).observe(seconds)
@@ -199,5 +208,7 @@ class Recorder:
         """Drop every series of a deleted DriftPolicy."""
         self._verdict.remove(namespace, policy, deployment)
         self._retrains.remove(namespace, policy)
+        for action in ("alert", "retrain", "rollback", "halt"):
+            self._drift_actions.remove(namespace, policy, action)
         for feature, method in self._checks.pop((namespace, policy), set()):
             self._statistic.remove(namespace, policy, feature, method)
