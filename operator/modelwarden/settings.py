@@ -18,3 +18,7 @@ class OperatorSettings:
     alerts_port: int = 9095
     """Port of the Alertmanager-compatible webhook receiver."""
     bind_host: str = "0.0.0.0"
+    webhook_port: int = 0
+    """Port of the admission webhook (HTTPS, self-signed); 0 runs none and registers none."""
+    webhook_host: str = ""
+    """Address the API server reaches the webhook at; the bind host when empty."""

@@ -186,7 +186,7 @@ def test_halt_stops_inference_and_resume_restores_it(world: World) -> None:
     # When it is resumed, answers flow again
     patch_slot(world.api, NS, SLOT, {"spec": {"halt": False}})
     world.eventually("answers again", lambda: world.traffic.tally.codes["200"] >= 20, 60)
-    assert world.condition("Halted") == "False"
+    world.eventually("Halted=False", lambda: world.condition("Halted") == "False", 30)
 
 
 def _alert(name: str) -> dict[str, Any]:

@@ -135,6 +135,19 @@ class Approval(ApiModel):
     at: Annotated[str, StringConstraints(max_length=64)] | None = None
 
 
+class StageRequest(ApiModel):
+    """A request to move the version to another stage, acted on once by the operator.
+
+    ``by`` and ``at`` are stamped by the admission webhook from the authenticated request, so
+    the history names who asked; a new request (a different stage or time) replaces the old.
+    """
+
+    stage: Stage
+    reason: ShortText = ""
+    by: ShortText | None = None
+    at: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
 class ModelVersionSpec(ApiModel):
     """A registry entry. model, version and artifact are immutable: a new artifact is a new
     ModelVersion, so what was approved is what runs."""
@@ -152,6 +165,9 @@ class ModelVersionSpec(ApiModel):
     metrics: OfflineMetrics | None = None
     model_card: ModelCard = Field(default_factory=ModelCard)
     approvals: Annotated[list[Approval], Field(max_length=64)] = Field(default_factory=list)
+    stage_request: StageRequest | None = None
+    """Ask the operator to move the version (e.g. to Staging or Production); see the status
+    ``StageRequest`` condition for the verdict."""
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(
@@ -194,6 +210,8 @@ class ModelVersionStatus(StatusModel):
     served_by: list[ServedBy] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     conditions: list[Condition] = Field(default_factory=list)
+    handled_stage_request: str = ""
+    """Key (stage@at@by) of the last ``spec.stageRequest`` acted on: each is acted on once."""
     observed_generation: int | None = None
 
 

@@ -7,6 +7,7 @@ import click
 from modelwarden.cli.crds_cmd import crds
 from modelwarden.cli.drift_cmd import drift
 from modelwarden.cli.evaluator_cmd import evaluator
+from modelwarden.cli.plugin.card import model_card
 from modelwarden.cli.profile_cmd import profile
 from modelwarden.cli.run_cmd import run
 from modelwarden.cli.version_cmd import version
@@ -20,7 +21,7 @@ def cli() -> None:
     """
 
 
-for command in (run, evaluator, profile, drift, crds, version):
+for command in (run, evaluator, profile, drift, crds, version, model_card):
     cli.add_command(command)
 
 

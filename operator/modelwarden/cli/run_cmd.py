@@ -37,6 +37,18 @@ from modelwarden.settings import OperatorSettings
     help="Port of the Alertmanager-compatible webhook receiver.",
 )
 @click.option(
+    "--webhook-port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Port of the ModelVersion admission webhook (stamps approver identity); 0 = off.",
+)
+@click.option(
+    "--webhook-host",
+    default="",
+    help="Address the API server calls the webhook at (default: the bind host).",
+)
+@click.option(
     "--bind-host",
     default="0.0.0.0",
     show_default=True,
@@ -55,7 +67,11 @@ def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
     # command wants (the sidecar shares the CLI and must not load the operator).
     import modelwarden.handlers.driftpolicy  # noqa: PLC0415
     import modelwarden.handlers.lifecycle  # noqa: PLC0415
-    import modelwarden.handlers.modeldeployment  # noqa: F401, PLC0415
+    import modelwarden.handlers.modeldeployment  # noqa: PLC0415
+    import modelwarden.handlers.modelversion  # noqa: PLC0415
+
+    if options["webhook_port"]:
+        import modelwarden.handlers.admission  # noqa: F401, PLC0415
 
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -39,6 +39,8 @@ class Observation:
     now: datetime
     versions: dict[str, ModelVersionSpec]
     """ModelVersion name → spec, for the versions this slot references."""
+    approved: frozenset[str] = frozenset()
+    """ModelVersion names whose ``Approved`` condition is true: only they may be promoted."""
     ready: dict[str, int] = field(default_factory=dict)
     """ModelVersion name → ready replicas of its Deployment."""
     signals: dict[str, Signals] = field(default_factory=dict)

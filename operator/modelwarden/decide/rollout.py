@@ -86,7 +86,12 @@ class _Rollout:
         self.event("RolloutStarted", f"{self.spec.strategy.type} rollout of {version} started")
 
     def promote(self, why: str) -> None:
+        """Make the candidate stable — only once its ModelVersion carries its approvals, so
+        no traffic path (canary, blue-green, shadow, recreate, promote-full) skips governance."""
         s = self.s
+        if s.canary_version not in self.obs.approved:
+            s.message = f"waiting for the approvals of {s.canary_version} (ModelVersion Approved)"
+            return
         previous = s.stable_version
         standby = [v for v in [previous, *s.standby_versions] if v and v != s.canary_version]
         s.standby_versions = standby[: self.spec.rollback.standby_versions]

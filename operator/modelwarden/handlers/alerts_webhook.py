@@ -19,12 +19,27 @@ from modelwarden.api.modeldeployment import AlertRecord, ModelDeploymentStatus
 from modelwarden.decide.alerts import AlertPayloadError, parse_webhook, record_alerts
 from modelwarden.handlers.context import OperatorContext
 from modelwarden.handlers.modeldeployment import reconcile
+from modelwarden.k8s.kube import Conflict
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1 << 20
+ATTEMPTS = 3
 
 
 async def _record(
+    ctx: OperatorContext, namespace: str, slot: str, alerts: list[AlertRecord]
+) -> bool:
+    """Record under the slot's lock, re-reading on a conflict (kopf's own annotation writes
+    can bump the resourceVersion between our read and write)."""
+    for _ in range(ATTEMPTS - 1):
+        try:
+            return await _record_once(ctx, namespace, slot, alerts)
+        except Conflict:
+            continue
+    return await _record_once(ctx, namespace, slot, alerts)
+
+
+async def _record_once(
     ctx: OperatorContext, namespace: str, slot: str, alerts: list[AlertRecord]
 ) -> bool:
     async with ctx.lock(namespace, slot):  # read-modify-write of the list: one at a time

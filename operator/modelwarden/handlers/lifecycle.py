@@ -9,11 +9,13 @@ import aiohttp
 import kopf
 from prometheus_client import start_http_server
 
+from modelwarden.decide.gates import GovernanceConfig
 from modelwarden.handlers import alerts_webhook
 from modelwarden.handlers.context import OperatorContext
 from modelwarden.k8s.kube import Kube
 from modelwarden.k8s.observe import Observer
 from modelwarden.k8s.realise import Realiser
+from modelwarden.k8s.webhook_tls import self_signed
 from modelwarden.metrics.recorder import Recorder
 from modelwarden.settings import OperatorSettings
 
@@ -32,6 +34,9 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 120
     own: OperatorSettings = memo.settings
+    memo.governance = GovernanceConfig()
+    if own.webhook_port:
+        _serve_admission(settings, own)
     kube = await Kube.connect()
     http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
     recorder = Recorder()
@@ -47,6 +52,19 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     memo.ctx = ctx
     memo.alerts = await alerts_webhook.serve(ctx)
     log.info("modelwarden operator started; metrics on :%d", own.metrics_port)
+
+
+def _serve_admission(settings: kopf.OperatorSettings, own: OperatorSettings) -> None:
+    """kopf serves the ModelVersion webhook and registers its Validating/Mutating
+    configurations (named ``modelwarden.io``) with our self-signed certificate as caBundle."""
+    bind = "127.0.0.1" if own.bind_host == "0.0.0.0" else own.bind_host
+    host = own.webhook_host or bind
+    cert, key = self_signed(host)
+    settings.admission.server = kopf.WebhookServer(
+        addr=own.bind_host, port=own.webhook_port, host=host, certfile=cert, pkeyfile=key
+    )
+    settings.admission.managed = PREFIX
+    log.info("admission webhook on https://%s:%d", host, own.webhook_port)
 
 
 @kopf.on.cleanup()

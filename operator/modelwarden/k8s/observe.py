@@ -83,13 +83,19 @@ class Observer:
     http: aiohttp.ClientSession
     prometheus: MetricProvider | None = None
 
-    async def versions(self, slot: Slot) -> dict[str, ModelVersionSpec]:
+    async def versions(self, slot: Slot) -> tuple[dict[str, ModelVersionSpec], frozenset[str]]:
+        """The referenced ModelVersions' specs, and which of them carry their approvals."""
         found: dict[str, ModelVersionSpec] = {}
+        approved: set[str] = set()
         for name in sorted(slot.version_names()):
             body = await self.kube.get("ModelVersion", slot.namespace, name)
-            if body is not None:
-                found[name] = ModelVersionSpec.model_validate(body["spec"])
-        return found
+            if body is None:
+                continue
+            found[name] = ModelVersionSpec.model_validate(body["spec"])
+            conditions = (body.get("status") or {}).get("conditions") or []
+            if any(c.get("type") == "Approved" and c.get("status") == "True" for c in conditions):
+                approved.add(name)
+        return found, frozenset(approved)
 
     async def token(self, slot: Slot) -> str:
         secret = await self.kube.get("Secret", slot.namespace, token_secret_name(slot.name))
@@ -125,7 +131,7 @@ class Observer:
     async def observe(self, slot: Slot, now: datetime) -> tuple[Observation, list[Obj]]:
         """The observation, plus the slot's pods (the handler pushes halts to them)."""
         selector = slot_selector(slot.name)
-        versions, deployments, pods, token = await asyncio.gather(
+        (versions, approved), deployments, pods, token = await asyncio.gather(
             self.versions(slot),
             self.kube.list("Deployment", slot.namespace, selector),
             self.kube.list("Pod", slot.namespace, selector),
@@ -149,6 +155,7 @@ class Observer:
         obs = Observation(
             now=now,
             versions=versions,
+            approved=approved,
             ready=ready,
             signals=signals,
             drift_verdicts=await self.drift_verdicts(slot),

@@ -66,11 +66,13 @@ class Row:
     signals: dict[str, Signals] = field(default_factory=dict)
     alerts: tuple[AlertRecord, ...] = ()
     command: str = ""
+    approved: frozenset[str] = frozenset({V0, V1, V2})
 
     def run(self) -> Plan:
         obs = Observation(
             now=T0 + timedelta(minutes=self.minutes),
             versions={V0: VERSION, V1: VERSION, V2: VERSION},
+            approved=self.approved,
             ready=self.ready,
             signals=self.signals,
             alerts=self.alerts,
@@ -284,6 +286,26 @@ CASES = [
             "Promoted": "True",
         },
         id="last-step-with-passing-analysis-promotes-and-keeps-standbys",
+    ),
+    pytest.param(
+        Row(
+            spec(version=V2),
+            rolling(6, 50, analysis=AnalysisStatus(verdict="Pass", at=iso(T0))),
+            signals=GOOD,
+            approved=frozenset({V0, V1}),
+        ),
+        {
+            "phase": "Progressing",
+            "stable": V1,
+            "canary": V2,
+            "message_has": "waiting for the approvals of fraud-v2",
+        },
+        id="an-unapproved-version-is-never-promoted",
+    ),
+    pytest.param(
+        Row(spec(version=V2), rolling(3, 25), command="promote-full@7", approved=frozenset()),
+        {"stable": V1, "canary": V2, "step": 3, "events": []},
+        id="promote-full-does-not-skip-approvals",
     ),
     pytest.param(
         Row(spec(version=V2), rolling(6, 50), signals=FEW),
