@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .PHONY: help deps test unit integration lint crds check-crds demo bench bench-drift bench-evaluator \
-        controlplane cluster-up cluster-down kind-up clean
+        controlplane cluster-up cluster-down kind-up chart-test clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -62,6 +62,9 @@ bench-drift: deps ## drift engine benchmark vs Evidently and scipy; writes bench
 
 bench-evaluator: deps ## evaluator sidecar latency/throughput; writes bench/results/evaluator.json
 	$(BIN)/python bench/evaluator_bench.py
+
+chart-test: controlplane ## the Helm chart: lint, render, rules, dashboards; dry run and install on the local control plane
+	$(BIN)/pytest tests/unit/chart tests/integration/test_chart.py
 
 bench: bench-drift bench-evaluator ## every benchmark
 
