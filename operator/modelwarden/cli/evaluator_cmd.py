@@ -148,6 +148,11 @@ def evaluator() -> None:
     show_default=True,
 )
 @click.option("--shadow-upstream", default=None, help="Shadow model base URL.")
+@click.option(
+    "--shadow-file",
+    default=None,
+    help='Watched JSON {"targets": [URL, …], "percent": P}: shadow targets that may change.',
+)
 @click.option("--shadow-percent", type=click.FloatRange(0, 100), default=0.0, show_default=True)
 @click.option(
     "--shadow-tolerance",

@@ -35,6 +35,7 @@ CONTROL_DIR = "/var/run/modelwarden/control"
 TOKEN_DIR = "/var/run/modelwarden/token"
 PROFILE_DIR = "/var/run/modelwarden/profile"
 HALT_KEY = "halt"
+SHADOW_KEY = "shadow"
 TOKEN_KEY = "token"
 PROFILE_FILE = "profile.json"
 
@@ -163,6 +164,7 @@ def _evaluator_args(
         "--protocol", runtime.protocol,
         "--token-file", f"{TOKEN_DIR}/{TOKEN_KEY}",
         "--halt-file", f"{CONTROL_DIR}/{HALT_KEY}",
+        "--shadow-file", f"{CONTROL_DIR}/{SHADOW_KEY}",
         "--window", sidecar.window,
     ]  # fmt: skip
     if runtime.json_paths is not None:
@@ -211,7 +213,10 @@ def _volumes(slot: str, profile: ProfileRef | None) -> list[Obj]:
             "name": "control",
             "configMap": {
                 "name": control_configmap_name(slot),
-                "items": [{"key": HALT_KEY, "path": HALT_KEY}],
+                "items": [
+                    {"key": HALT_KEY, "path": HALT_KEY},
+                    {"key": SHADOW_KEY, "path": SHADOW_KEY},
+                ],
             },
         },
         {
@@ -347,15 +352,28 @@ def halt_document(
     return json.dumps(document, sort_keys=True)
 
 
-def control_configmap(slot: SlotRef, halt: str) -> Obj:
-    """``<slot>-control``: the halt switch every evaluator of the slot watches; ``halt`` is
-    a :func:`halt_document`."""
+def control_configmap(slot: SlotRef, halt: str, shadow: str = "") -> Obj:
+    """``<slot>-control``: the switches every evaluator of the slot watches; ``halt`` is a
+    :func:`halt_document`, ``shadow`` a :func:`shadow_document` (empty: no mirroring)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": _metadata(slot, control_configmap_name(slot.name)),
-        "data": {HALT_KEY: halt},
+        "data": {HALT_KEY: halt, SHADOW_KEY: shadow},
     }
+
+
+def shadow_document(targets: list[str], percent: int) -> str:
+    """The shadow file the evaluators read: where to mirror, and how much (empty: nothing).
+
+    >>> shadow_document(["http://127.20.0.9:9080"], 100)
+    '{"percent": 100, "targets": ["http://127.20.0.9:9080"]}'
+    >>> shadow_document([], 100)
+    ''
+    """
+    if not targets:
+        return ""
+    return json.dumps({"percent": percent, "targets": sorted(targets)}, sort_keys=True)
 
 
 def token_secret(slot: SlotRef, token: str) -> Obj:

@@ -44,6 +44,7 @@ class EvaluatorConfig:
     token_file: str | None = None
     halt_file: str | None = None
     shadow_upstream: str | None = None
+    shadow_file: str | None = None
     shadow_percent: float = 0.0
     shadow_tolerance: float = 1e-6
     shadow_concurrency: int = 64
@@ -60,7 +61,9 @@ class EvaluatorConfig:
         if not 0.0 <= self.shadow_percent <= 100.0:
             raise ValueError("shadow percent must be within 0..100")
         if self.shadow_percent > 0 and not self.shadow_upstream:
-            raise ValueError("--shadow-percent needs --shadow-upstream")
+            raise ValueError("--shadow-percent needs --shadow-upstream (a shadow file has its own)")
+        if self.shadow_upstream and self.shadow_file:
+            raise ValueError("choose --shadow-upstream or --shadow-file, not both")
         for name in ("queue_size", "max_body_bytes", "feedback_capacity", "join_capacity"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

@@ -83,6 +83,7 @@ class Proxy:
         self.control = ControlApi(evaluator, self.readiness)
         self._session: aiohttp.ClientSession | None = None
         self.shadow: ShadowMirror | None = None
+        self._shadow_watch: asyncio.Task[None] | None = None
         self._ready_at = 0.0
         self._ready: tuple[bool, str] = (False, "not probed yet")
         # Request ids: a random per-process prefix plus a counter, unique across pods
@@ -102,11 +103,17 @@ class Proxy:
             skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
-        if config.shadow_upstream:
-            self.shadow = ShadowMirror(self.evaluator, self._session, config.shadow_upstream)
+        if config.shadow_upstream or config.shadow_file:
+            self.shadow = ShadowMirror(
+                self.evaluator, self._session, config.shadow_upstream, config.shadow_file
+            )
+            if config.shadow_file:
+                self._shadow_watch = asyncio.get_running_loop().create_task(self.shadow.watch())
         self.evaluator.start()
 
     async def close(self) -> None:
+        if self._shadow_watch is not None:
+            self._shadow_watch.cancel()
         if self.shadow is not None:
             await self.shadow.close()
         await self.evaluator.stop()

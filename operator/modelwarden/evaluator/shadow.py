@@ -5,16 +5,25 @@ concurrency cap; when the cap is reached the copy is dropped and counted, so a s
 dead shadow costs the caller nothing.  Predictions agree when every prediction column
 matches: exactly for classes (strings, integers, booleans), within an absolute
 tolerance for scores (floats).
+
+Targets come from ``--shadow-upstream`` (fixed) or from ``--shadow-file`` (the operator
+projects its control ConfigMap's ``shadow`` key there and rewrites it as shadow pods come and
+go): JSON ``{"targets": ["http://10.1.2.3:9080", …], "percent": 100}``, copies spread round
+robin; a missing, empty or unreadable file means no mirroring.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
+import logging
 import math
+import os
 import random
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -22,6 +31,32 @@ from multidict import CIMultiDict
 
 from modelwarden.evaluator.engine import Evaluator
 from modelwarden.evaluator.protocols import PayloadError, Row
+
+log = logging.getLogger(__name__)
+POLL_SECONDS = 0.2
+
+
+def parse_shadow_file(text: str) -> tuple[list[str], float]:
+    """(targets, percent) from the shadow file; ``([], 0.0)`` when it says nothing usable.
+
+    >>> parse_shadow_file('{"targets": ["http://127.0.0.9:9080/"], "percent": 50}')
+    (['http://127.0.0.9:9080'], 50.0)
+    >>> parse_shadow_file("")
+    ([], 0.0)
+    """
+    try:
+        document = json.loads(text) if text.strip() else {}
+    except ValueError:
+        log.warning("shadow file is not JSON; mirroring off")
+        return [], 0.0
+    if not isinstance(document, dict):
+        return [], 0.0
+    targets = [str(t).rstrip("/") for t in document.get("targets") or [] if str(t)]
+    try:
+        percent = min(max(float(document.get("percent", 100.0)), 0.0), 100.0)
+    except (TypeError, ValueError):
+        percent = 0.0
+    return targets, percent if targets else 0.0
 
 
 def values_agree(primary: Any, shadow: Any, tolerance: float) -> bool:
@@ -53,16 +88,59 @@ def compare_rows(primary: list[Row], shadow: list[Row], tolerance: float) -> tup
 
 
 class ShadowMirror:
-    """Fire-and-forget copies of requests to `--shadow-upstream`."""
+    """Fire-and-forget copies of requests to the shadow target(s)."""
 
-    def __init__(self, evaluator: Evaluator, session: aiohttp.ClientSession, upstream: str) -> None:
+    def __init__(
+        self,
+        evaluator: Evaluator,
+        session: aiohttp.ClientSession,
+        upstream: str | None = None,
+        file: str | None = None,
+    ) -> None:
         self._evaluator = evaluator
         self._session = session
-        self._upstream = upstream.rstrip("/")
-        self._share = evaluator.config.shadow_percent / 100.0
+        self._file = file
+        self._signature: tuple[int, int, int] | None = None
+        self._polled = False
         self._slots = evaluator.config.shadow_concurrency
         self._tasks: set[asyncio.Task[None]] = set()
         self._random = random.Random()
+        self.configure([upstream] if upstream else [], evaluator.config.shadow_percent)
+        if file is not None:
+            self.poll()
+
+    def configure(self, targets: list[str], percent: float) -> None:
+        self._targets = [t.rstrip("/") for t in targets]
+        self._next = itertools.cycle(self._targets)
+        self._share = percent / 100.0 if self._targets else 0.0
+
+    def poll(self) -> None:
+        """Re-read the shadow file when its inode, size or mtime changed."""
+        if self._file is None:
+            return
+        try:
+            stat = os.stat(self._file)
+            signature: tuple[int, int, int] | None = (
+                stat.st_ino,
+                stat.st_size,
+                stat.st_mtime_ns,
+            )
+        except OSError:
+            signature = None
+        if self._polled and signature == self._signature:
+            return
+        self._polled, self._signature = True, signature
+        try:
+            text = Path(self._file).read_text(errors="replace") if signature else ""
+        except OSError:
+            text = ""
+        self.configure(*parse_shadow_file(text))
+
+    async def watch(self) -> None:
+        """Follow the shadow file until cancelled."""
+        while True:
+            await asyncio.sleep(POLL_SECONDS)
+            self.poll()
 
     def _count(self, outcome: str, n: int = 1) -> None:
         self._evaluator.windows.current.shadow[outcome] += n
@@ -99,7 +177,7 @@ class ShadowMirror:
         self._count("mirrored")
         try:
             async with self._session.request(
-                method, self._upstream + path_qs, headers=headers, data=body
+                method, next(self._next) + path_qs, headers=headers, data=body
             ) as response:
                 shadow_body = await response.read()
                 status = response.status

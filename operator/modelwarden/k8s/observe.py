@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -151,7 +151,15 @@ class Observer:
         reports = await asyncio.gather(
             *(merged_report(self.http, by_version.get(v, []), token) for v in live)
         )
-        signals = {v: s for v, r in zip(live, reports, strict=True) if (s := signals_of(r))}
+        merged = dict(zip(live, reports, strict=True))
+        signals = {v: s for v, r in merged.items() if (s := signals_of(r))}
+        canary = slot.status.canary_version
+        if slot.spec.strategy.type == "Shadow" and canary in signals:
+            # Agreement is measured by the stable pods' sidecars, which do the mirroring.
+            window = merged[slot.status.stable_version]
+            decisive = window.decisive() if window else None
+            agreement = decisive.agreement_rate if decisive else None
+            signals[canary] = replace(signals[canary], agreement=agreement)
         obs = Observation(
             now=now,
             versions=versions,

@@ -26,7 +26,8 @@ from modelwarden.decide.children import (
     SlotRef,
 )
 from modelwarden.decide.plan import Plan
-from modelwarden.k8s.evaluators import push_halt
+from modelwarden.decide.stamps import parse_time
+from modelwarden.k8s.evaluators import push_halt, ready_pods
 from modelwarden.k8s.kube import Kube
 from modelwarden.k8s.observe import Slot
 from modelwarden.k8s.routing.factory import router_for
@@ -69,8 +70,9 @@ class Realiser:
                     halted=plan.halted,
                     reason=halt.reason if halt else "",
                     by=halt.by if halt else "",
-                    at=now if plan.halted else None,
+                    at=(parse_time(halt.at) or now) if halt else None,
                 ),
+                self.shadow(slot, plan, pods),
             )
         )
         if plan.halted != (slot.status.halted is not None):
@@ -110,6 +112,24 @@ class Realiser:
             )
         router = router_for(self.kube, slot.spec)
         await router.apply(ref, plan.weights)
+
+    def shadow(self, slot: Slot, plan: Plan, pods: list[Obj]) -> str:
+        """The shadow file: the ready pods of a version being shadowed (their sidecars, so the
+        shadow's own signals are measured too); empty when nothing is shadowed or halted."""
+        shadowed = {
+            children.version_label(w.version)
+            for w in plan.workloads
+            if w.role == "shadow" and w.replicas > 0
+        }
+        if plan.halted or not shadowed:
+            return ""
+        targets = [
+            f"http://{pod['status']['podIP']}:{children.EVALUATOR_PORT}"
+            for pod in ready_pods(pods)
+            if pod["metadata"].get("labels", {}).get(LABEL_VERSION) in shadowed
+        ]
+        settings = slot.spec.strategy.shadow
+        return children.shadow_document(targets, settings.mirror_percent if settings else 100)
 
     async def profile(self, ref: SlotRef) -> ProfileRef | None:
         """The reference profile of the DriftPolicy that targets the slot (first by name), so

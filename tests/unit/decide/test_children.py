@@ -185,6 +185,7 @@ def test_editing_a_manifest_never_edits_the_spec() -> None:
                 "--protocol": "kserve-v2",
                 "--token-file": "/var/run/modelwarden/token/token",
                 "--halt-file": "/var/run/modelwarden/control/halt",
+                "--shadow-file": "/var/run/modelwarden/control/shadow",
                 "--window": "60s",
             },
             id="no-profile",
@@ -198,6 +199,7 @@ def test_editing_a_manifest_never_edits_the_spec() -> None:
                 "--protocol": "kserve-v2",
                 "--token-file": "/var/run/modelwarden/token/token",
                 "--halt-file": "/var/run/modelwarden/control/halt",
+                "--shadow-file": "/var/run/modelwarden/control/shadow",
                 "--window": "60s",
                 "--profile": "/var/run/modelwarden/profile/profile.json",
             },
@@ -216,6 +218,7 @@ def test_editing_a_manifest_never_edits_the_spec() -> None:
                 "--protocol": "json",
                 "--token-file": "/var/run/modelwarden/token/token",
                 "--halt-file": "/var/run/modelwarden/control/halt",
+                "--shadow-file": "/var/run/modelwarden/control/shadow",
                 "--window": "60s",
                 "--feature-path": "$.data.rows[*]",
                 "--prediction-path": "$.result.scores[*]",
@@ -254,17 +257,17 @@ def test_default_sidecar_image_is_the_package_version() -> None:
         pytest.param(
             None,
             {
-                "control": ("configMap", "fraud-control", "halt", "halt"),
-                "token": ("secret", "fraud-evaluator-token", "token", "token"),
+                "control": ("configMap", "fraud-control", ("halt", "halt"), ("shadow", "shadow")),
+                "token": ("secret", "fraud-evaluator-token", ("token", "token")),
             },
             id="no-profile",
         ),
         pytest.param(
             ProfileRef(name="fraud-ref", key="ref.json"),
             {
-                "control": ("configMap", "fraud-control", "halt", "halt"),
-                "token": ("secret", "fraud-evaluator-token", "token", "token"),
-                "profile": ("configMap", "fraud-ref", "ref.json", "profile.json"),
+                "control": ("configMap", "fraud-control", ("halt", "halt"), ("shadow", "shadow")),
+                "token": ("secret", "fraud-evaluator-token", ("token", "token")),
+                "profile": ("configMap", "fraud-ref", ("ref.json", "profile.json")),
             },
             id="with-profile",
         ),
@@ -279,8 +282,8 @@ def test_volumes_and_mounts(
         kind = "configMap" if "configMap" in volume else "secret"
         source = volume[kind]
         name = source.get("name") or source["secretName"]
-        [item] = source["items"]
-        volumes[volume["name"]] = (kind, name, item["key"], item["path"])
+        keys = tuple((item["key"], item["path"]) for item in source["items"])
+        volumes[volume["name"]] = (kind, name, *keys)
     assert volumes == expected
     mounts = _containers(obj)["evaluator"]["volumeMounts"]
     assert {m["name"] for m in mounts} == set(expected)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 from modelwarden.drift.summary import WindowSummary
 from modelwarden.evaluator.shadow import compare_rows, values_agree
@@ -125,3 +126,35 @@ async def test_failing_shadow_counts_errors(start_model, start_evaluator, http):
         assert answer.status == 200
     counts = await shadow_counts(proxy, http)
     assert (counts["errors"], counts["compared"]) == (1, 0)
+
+
+async def test_shadow_file_turns_mirroring_on_and_off(start_model, start_evaluator, http, tmp_path):
+    primary, shadow = await start_model(), await start_model(version="v2")
+    switch = tmp_path / "shadow"
+    switch.write_text("")
+    proxy = await start_evaluator(upstream=primary.url, shadow_file=str(switch))
+
+    async def send(n: int) -> None:
+        for seed in range(n):
+            body = v2_request(generate_rows(1, seed=seed))
+            async with http.post(proxy.url + V2, json=body) as answer:
+                assert answer.headers["x-model-version"] == "v1"
+
+    # Given an empty shadow file, nothing is mirrored
+    await send(3)
+    assert shadow.server.requests_seen == 0
+    # When the operator writes a target, copies go there (after the next poll)
+    switch.write_text(json.dumps({"targets": [shadow.url], "percent": 100}))
+    for _ in range(100):
+        proxy.app.shadow.poll()
+        await send(1)
+        if shadow.server.requests_seen:
+            break
+    counts = await shadow_counts(proxy, http)
+    assert counts["mirrored"] >= 1 and counts["agreed"] >= 1
+    # When the file is emptied again, mirroring stops
+    switch.write_text("")
+    proxy.app.shadow.poll()
+    seen = shadow.server.requests_seen
+    await send(3)
+    assert shadow.server.requests_seen == seen

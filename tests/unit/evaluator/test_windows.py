@@ -107,6 +107,8 @@ def test_bad_settings_are_refused():
         parse_duration("0s")
     with pytest.raises(ValueError, match="shadow-upstream"):
         EvaluatorConfig(host="127.0.0.1", shadow_percent=5.0)
+    with pytest.raises(ValueError, match="not both"):
+        EvaluatorConfig(host="127.0.0.1", shadow_upstream="http://a", shadow_file="/f")
     with pytest.raises(ValueError, match="sample rate"):
         EvaluatorConfig(host="127.0.0.1", sample_rate=2.0)
 
