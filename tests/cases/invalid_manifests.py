@@ -168,7 +168,6 @@ INVALID_CASES: list[InvalidCase] = [
     _case(
         "dp-fairness-no-attributes", DP, "spec.fairness.attributes", _set("fairness.attributes", [])
     ),
-    _case("dp-slo-consecutive-over-window", DP, "spec.slo.consecutive", _set("slo.consecutive", 9)),
     _case("dp-retrain-without-template", DP, "spec.retraining", _drop("retraining")),
     _case(
         "dp-duplicate-feature",

@@ -118,24 +118,6 @@ class MissingValuesCheck(ApiModel):
     """Largest acceptable rise of a feature's missing rate over the reference."""
 
 
-class SloCheck(ApiModel):
-    metric: Literal["accuracy", "precision", "recall", "f1", "auc"] = "accuracy"
-    floor: Fraction
-    window: Annotated[int, Field(ge=1, le=100)] = 5
-    """Rolling window of evaluations."""
-    consecutive: Annotated[int, Field(ge=1, le=100)] = 3
-    """Breaches in a row (within the window) that make an SLO breach."""
-
-    cel_rules: ClassVar[tuple[CelRule, ...]] = (
-        CelRule(
-            rule="self.consecutive <= self.window",
-            message="consecutive must not exceed window",
-            field=".consecutive",
-            check=lambda s: s.consecutive <= s.window,
-        ),
-    )
-
-
 class Actions(ApiModel):
     warning: Annotated[list[Action], Field(max_length=4)] = Field(
         default_factory=lambda: list[Action](["alert"])
@@ -206,7 +188,6 @@ class DriftPolicySpec(ApiModel):
     fairness: FairnessCheck | None = None
     calibration: CalibrationCheck | None = None
     missing_values: MissingValuesCheck | None = None
-    slo: SloCheck | None = None
     actions: Actions = Field(default_factory=Actions)
     retraining: Retraining | None = None
 

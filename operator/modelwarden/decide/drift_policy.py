@@ -31,6 +31,7 @@ from modelwarden.api.driftpolicy import (
     PolicyVerdict,
     RetrainRecord,
 )
+from modelwarden.decide.conditions import set_condition
 from modelwarden.decide.cron import Cron, fired_between
 from modelwarden.decide.stamps import iso, parse_time
 from modelwarden.drift.stats.base import SEVERITY_ORDER, CheckResult
@@ -215,4 +216,18 @@ def decide_policy(
         else f"{verdict} ({new.consecutive} of {spec.consecutive_evaluations} evaluations"
         f" before acting): {why}"
     )
+    drifted = verdict in ("Warning", "Critical")
+    for type_, true, reason in (
+        ("Evaluated", verdict != "InsufficientData", verdict),
+        ("Drifted", drifted, verdict if drifted else "NoDrift"),
+    ):
+        new.conditions = set_condition(
+            new.conditions,
+            type_,
+            true=true,
+            reason=reason,
+            message=new.message,
+            now=iso(ev.now),
+            generation=old.observed_generation,
+        )
     return PolicyPlan(new, tuple(actions), tuple(events))

@@ -313,3 +313,19 @@ def test_fired_between_is_half_open() -> None:
     cron = Cron.parse("5 10 * * *")
     assert fired_between(cron, T0, T0 + timedelta(hours=1)) is None
     assert fired_between(cron, T0 - timedelta(seconds=1), T0) == T0
+
+
+@pytest.mark.parametrize(
+    ("severities", "evaluated", "drifted"),
+    [
+        pytest.param(["Ok"], "True", "False", id="stable"),
+        pytest.param(["Critical", "Critical"], "True", "True", id="critical"),
+        pytest.param([None], "False", "False", id="no-window"),
+    ],
+)
+def test_conditions_follow_the_verdict(
+    severities: list[Severity | None], evaluated: str, drifted: str
+) -> None:
+    status, _ = run(policy(), severities)
+    conditions = {c.type: c.status for c in status.conditions}
+    assert conditions == {"Evaluated": evaluated, "Drifted": drifted}
