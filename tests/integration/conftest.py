@@ -9,14 +9,18 @@ process at the end of the session. A failing test's report names the log folder.
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from kubernetes import client
 
 from localcluster import LocalCluster
 from localcluster.build import REPO_ROOT
+from modelwarden.demo.harness import OperatorProcess
 
 # Overridable so that two test sessions (say, a developer's and an agent's) can run side by
 # side: each needs its own state folder and its own pod CIDR (pod IPs are local addresses).
@@ -77,3 +81,52 @@ def cluster() -> Iterator[LocalCluster]:
 @pytest.fixture(scope="session")
 def core(cluster: LocalCluster) -> client.CoreV1Api:
     return client.CoreV1Api(cluster.api_client())
+
+
+DEMO = REPO_ROOT / "manifests" / "demo"
+
+
+@contextmanager
+def _demo_slot(
+    cluster: LocalCluster,
+    log_dir: Path,
+    namespace: str,
+    slot: str,
+    versions: tuple[str, ...],
+    **spec: Any,
+) -> Iterator[client.ApiClient]:
+    """Given an operator process and a namespace holding the demo's ModelVersions
+    (``versions``, e.g. ``("v1", "v2")``) and a slot made from the demo ModelDeployment with
+    ``spec`` overriding its fields; the operator stops when the block ends."""
+
+    operator = OperatorProcess(cluster.kubeconfig, log_dir / "operator.log").start()
+    cluster.kubectl_run("create", "namespace", namespace)
+    for version in versions:
+        manifest = DEMO / f"modelversion-{version}.yaml"
+        cluster.kubectl_run("apply", "-n", namespace, "-f", str(manifest))
+    body = yaml.safe_load((DEMO / "modeldeployment.yaml").read_text())
+    body["metadata"]["name"] = slot
+    body["spec"].update(spec)
+    client.CustomObjectsApi(cluster.api_client()).create_namespaced_custom_object(
+        "modelwarden.io", "v1alpha1", namespace, "modeldeployments", body
+    )
+    try:
+        yield cluster.api_client()
+    finally:
+        operator.stop()
+        print(f"operator log: {log_dir / 'operator.log'}")
+
+
+@pytest.fixture(scope="module")
+def demo_slot(
+    cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., AbstractContextManager[client.ApiClient]]:
+    """``demo_slot(namespace, slot, versions, **spec)``: see :func:`_demo_slot`."""
+
+    def start(
+        namespace: str, slot: str, versions: tuple[str, ...], **spec: Any
+    ) -> AbstractContextManager[client.ApiClient]:
+        log_dir = tmp_path_factory.mktemp(f"operator-{namespace}")
+        return _demo_slot(cluster, log_dir, namespace, slot, versions, **spec)
+
+    return start

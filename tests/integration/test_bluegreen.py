@@ -7,16 +7,15 @@ from __future__ import annotations
 import collections
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client
 
-from localcluster import LocalCluster
 from localcluster.traffic import ServiceClient
-from modelwarden.demo.harness import OperatorProcess, TrafficLoop, get_slot, patch_slot, wait_for
+from modelwarden.demo.harness import TrafficLoop, get_slot, patch_slot, wait_for
 from modelwarden.examples.fraud import generate_rows, v2_request
 
 DEMO = Path(__file__).resolve().parents[2] / "manifests" / "demo"
@@ -25,31 +24,19 @@ NS, SLOT = "bluegreen", "fraud-bg"
 
 @pytest.fixture(scope="module")
 def api(
-    cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    demo_slot: Callable[..., AbstractContextManager[client.ApiClient]],
 ) -> Iterator[client.ApiClient]:
-    log = tmp_path_factory.mktemp("operator-bg") / "operator.log"
-    operator = OperatorProcess(cluster.kubeconfig, log).start()
-    assert cluster.kubectl_run("create", "namespace", NS).returncode == 0
-    for version in ("v1", "v2"):
-        done = cluster.kubectl_run(
-            "apply", "-n", NS, "-f", str(DEMO / f"modelversion-{version}.yaml")
-        )
-        assert done.returncode == 0, done.stderr
-    slot = yaml.safe_load((DEMO / "modeldeployment.yaml").read_text())
-    slot["metadata"]["name"] = SLOT
-    slot["spec"]["replicas"] = 2
-    slot["spec"]["strategy"] = {
-        "type": "BlueGreen",
-        "blueGreen": {"autoPromotionSeconds": 15, "scaleDownDelaySeconds": 10},
-    }
-    client.CustomObjectsApi(cluster.api_client()).create_namespaced_custom_object(
-        "modelwarden.io", "v1alpha1", NS, "modeldeployments", slot
-    )
-    try:
-        yield cluster.api_client()
-    finally:
-        operator.stop()
-        print(f"operator log: {log}")
+    with demo_slot(
+        NS,
+        SLOT,
+        ("v1", "v2"),
+        replicas=2,
+        strategy={
+            "type": "BlueGreen",
+            "blueGreen": {"autoPromotionSeconds": 15, "scaleDownDelaySeconds": 10},
+        },
+    ) as api:
+        yield api
 
 
 def status(api: client.ApiClient) -> dict:

@@ -4,15 +4,14 @@ analysis hold for the shadow duration — or aborted when agreement falls short.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
-import yaml
 from kubernetes import client
 
-from localcluster import LocalCluster
-from modelwarden.demo.harness import OperatorProcess, TrafficLoop, get_slot, patch_slot, wait_for
+from modelwarden.demo.harness import TrafficLoop, get_slot, patch_slot, wait_for
 
 DEMO = Path(__file__).resolve().parents[2] / "manifests" / "demo"
 NS, SLOT = "shadow", "fraud-shadow"
@@ -20,29 +19,19 @@ NS, SLOT = "shadow", "fraud-shadow"
 
 @pytest.fixture(scope="module")
 def api(
-    cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory
+    demo_slot: Callable[..., AbstractContextManager[client.ApiClient]],
 ) -> Iterator[client.ApiClient]:
-    log = tmp_path_factory.mktemp("operator-shadow") / "operator.log"
-    operator = OperatorProcess(cluster.kubeconfig, log).start()
-    assert cluster.kubectl_run("create", "namespace", NS).returncode == 0
-    for version in ("v1", "v2", "v3"):
-        manifest = DEMO / f"modelversion-{version}.yaml"
-        assert cluster.kubectl_run("apply", "-n", NS, "-f", str(manifest)).returncode == 0
-    slot = yaml.safe_load((DEMO / "modeldeployment.yaml").read_text())
-    slot["metadata"]["name"] = SLOT
-    slot["spec"]["replicas"] = 2
-    slot["spec"]["strategy"] = {
-        "type": "Shadow",
-        "shadow": {"duration": "15s", "mirrorPercent": 100, "minAgreement": 0.95},
-    }
-    client.CustomObjectsApi(cluster.api_client()).create_namespaced_custom_object(
-        "modelwarden.io", "v1alpha1", NS, "modeldeployments", slot
-    )
-    try:
-        yield cluster.api_client()
-    finally:
-        operator.stop()
-        print(f"operator log: {log}")
+    with demo_slot(
+        NS,
+        SLOT,
+        ("v1", "v2", "v3"),
+        replicas=2,
+        strategy={
+            "type": "Shadow",
+            "shadow": {"duration": "15s", "mirrorPercent": 100, "minAgreement": 0.95},
+        },
+    ) as api:
+        yield api
 
 
 def status(api: client.ApiClient) -> dict:

@@ -38,9 +38,9 @@ async def reconcile(ctx: OperatorContext, namespace: str, name: str) -> None:
             return
         slot = Slot.from_body(body)
         now = datetime.now(UTC)
-        obs, pods = await ctx.observer.observe(slot, now)
+        obs, pods, token = await ctx.observer.observe(slot, now)
         plan = decide(slot.spec, slot.status, obs, slot.generation)
-        await ctx.realiser.realise(slot, plan, obs.versions, pods, now)
+        await ctx.realiser.realise(slot, plan, obs.versions, pods=pods, token=token, now=now)
         new_status = plan.status.model_dump(by_alias=True, exclude_none=True, mode="json")
         old_status = slot.status.model_dump(by_alias=True, exclude_none=True, mode="json")
         if new_status != old_status:

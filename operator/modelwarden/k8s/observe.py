@@ -128,8 +128,9 @@ class Observer:
                 values[check.prometheus.query] = None
         return values
 
-    async def observe(self, slot: Slot, now: datetime) -> tuple[Observation, list[Obj]]:
-        """The observation, plus the slot's pods (the handler pushes halts to them)."""
+    async def observe(self, slot: Slot, now: datetime) -> tuple[Observation, list[Obj], str]:
+        """The observation, plus the slot's pods (the handler pushes halts to them) and its
+        evaluator token (empty before the first reconcile creates it)."""
         selector = slot_selector(slot.name)
         (versions, approved), deployments, pods, token = await asyncio.gather(
             self.versions(slot),
@@ -172,4 +173,4 @@ class Observer:
             actor=slot.annotations.get(ACTOR_ANNOTATION, ""),
             command=slot.annotations.get(COMMAND_ANNOTATION, ""),
         )
-        return obs, pods
+        return obs, pods, token

@@ -28,7 +28,7 @@ from modelwarden.decide.children import (
 from modelwarden.decide.plan import Plan
 from modelwarden.decide.stamps import parse_time
 from modelwarden.k8s.evaluators import push_halt, ready_pods
-from modelwarden.k8s.kube import Kube
+from modelwarden.k8s.kube import Conflict, Kube
 from modelwarden.k8s.observe import Slot
 from modelwarden.k8s.routing.factory import router_for
 
@@ -42,14 +42,16 @@ class Realiser:
     http: aiohttp.ClientSession
     sidecar: SidecarSettings
 
-    async def token(self, ref: SlotRef) -> str:
-        """The slot's evaluator token, created once; never rotated by a reconcile."""
-        name = children.token_secret_name(ref.name)
-        existing = await self.kube.get("Secret", ref.namespace, name)
-        if existing is not None:
-            return base64.b64decode(existing["data"]["token"]).decode()
+    async def create_token(self, ref: SlotRef) -> str:
+        """Create the slot's evaluator token (once: it is never rotated by a reconcile); if
+        another reconcile created it first, use that one."""
         token = secrets.token_urlsafe(32)
-        await self.kube.create(children.token_secret(ref, token))
+        try:
+            await self.kube.create(children.token_secret(ref, token))
+        except Conflict:
+            name = children.token_secret_name(ref.name)
+            existing = await self.kube.get("Secret", ref.namespace, name) or {}
+            return base64.b64decode(existing.get("data", {}).get("token", "")).decode()
         return token
 
     async def realise(
@@ -57,11 +59,14 @@ class Realiser:
         slot: Slot,
         plan: Plan,
         versions: dict[str, ModelVersionSpec],
+        *,
         pods: list[Obj],
+        token: str,
         now: datetime,
     ) -> None:
+        """``token`` is the one the observation read; empty when the slot has none yet."""
         ref = SlotRef(slot.name, slot.namespace, slot.uid)
-        token = await self.token(ref)
+        token = token or await self.create_token(ref)
         halt = plan.status.halted
         await self.kube.apply(
             children.control_configmap(
