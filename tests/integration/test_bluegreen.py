@@ -9,16 +9,20 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from localcluster.traffic import ServiceClient
-from modelwarden.demo.harness import TrafficLoop, get_slot, patch_slot, wait_for
+from modelwarden.demo.harness import (
+    TrafficLoop,
+    patch_slot,
+    slot_status,
+    version_replicas,
+    wait_for,
+)
 from modelwarden.examples.fraud import generate_rows, v2_request
 
-DEMO = Path(__file__).resolve().parents[2] / "manifests" / "demo"
 NS, SLOT = "bluegreen", "fraud-bg"
 
 
@@ -40,18 +44,11 @@ def api(
 
 
 def status(api: client.ApiClient) -> dict:
-    return get_slot(api, NS, SLOT).get("status") or {}
+    return slot_status(api, NS, SLOT)
 
 
 def replicas(api: client.ApiClient, version: str) -> int | None:
-    found = (
-        client.AppsV1Api(api)
-        .list_namespaced_deployment(
-            NS, label_selector=f"modelwarden.io/slot={SLOT},modelwarden.io/version={version}"
-        )
-        .items
-    )
-    return found[0].spec.replicas if found else None
+    return version_replicas(api, NS, SLOT, version)
 
 
 def versions_answering(

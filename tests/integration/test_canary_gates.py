@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import pytest
 from kubernetes import client
 
 from localcluster import LocalCluster
-from modelwarden.demo.harness import TrafficLoop, get_slot, patch_slot, wait_for
+from modelwarden.demo.harness import (
+    TrafficLoop,
+    patch_slot,
+    slot_status,
+    version_replicas,
+    wait_for,
+)
 
-DEMO = Path(__file__).resolve().parents[2] / "manifests" / "demo"
 NS, SLOT = "gates", "fraud-gated"
 
 
@@ -31,18 +35,11 @@ def api(
 
 
 def status(api: client.ApiClient) -> dict:
-    return get_slot(api, NS, SLOT).get("status") or {}
+    return slot_status(api, NS, SLOT)
 
 
 def replicas(api: client.ApiClient, version: str) -> int | None:
-    found = (
-        client.AppsV1Api(api)
-        .list_namespaced_deployment(
-            NS, label_selector=f"modelwarden.io/slot={SLOT},modelwarden.io/version={version}"
-        )
-        .items
-    )
-    return found[0].spec.replicas if found else None
+    return version_replicas(api, NS, SLOT, version)
 
 
 def test_scale_splits_by_weight_and_promote_releases_the_gate(

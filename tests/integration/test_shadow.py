@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from pathlib import Path
 
 import pytest
 from kubernetes import client
 
-from modelwarden.demo.harness import TrafficLoop, get_slot, patch_slot, wait_for
+from modelwarden.demo.harness import (
+    TrafficLoop,
+    patch_slot,
+    slot_status,
+    wait_for,
+)
 
-DEMO = Path(__file__).resolve().parents[2] / "manifests" / "demo"
 NS, SLOT = "shadow", "fraud-shadow"
 
 
@@ -35,7 +38,7 @@ def api(
 
 
 def status(api: client.ApiClient) -> dict:
-    return get_slot(api, NS, SLOT).get("status") or {}
+    return slot_status(api, NS, SLOT)
 
 
 def test_shadow_promotes_on_agreement_and_aborts_on_disagreement(api: client.ApiClient) -> None:

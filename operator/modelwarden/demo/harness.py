@@ -238,6 +238,17 @@ def get_slot(api: client.ApiClient, namespace: str, name: str) -> Obj:
     return cast(Obj, body)
 
 
+def slot_status(api: client.ApiClient, namespace: str, name: str) -> Obj:
+    return get_slot(api, namespace, name).get("status") or {}
+
+
+def version_replicas(api: client.ApiClient, namespace: str, slot: str, version: str) -> int | None:
+    """Desired replicas of the Deployment serving ``version`` in ``slot`` (None: none yet)."""
+    selector = f"modelwarden.io/slot={slot},modelwarden.io/version={version}"
+    found = client.AppsV1Api(api).list_namespaced_deployment(namespace, label_selector=selector)
+    return int(found.items[0].spec.replicas) if found.items else None
+
+
 def patch_slot(api: client.ApiClient, namespace: str, name: str, patch: Obj) -> None:
     client.CustomObjectsApi(api).patch_namespaced_custom_object(
         GROUP, VERSION, namespace, "modeldeployments", name, patch
