@@ -75,7 +75,7 @@ class SidecarSettings:
     """Tumbling window of the sidecar's summaries; analysis reads the last closed one."""
 
 
-def _bounded(text: str) -> str:
+def bounded_name(text: str) -> str:
     """``text`` when it is a valid DNS label, else a truncated prefix plus a hash of it.
 
     The hash keeps distinct inputs distinct after truncation and after dots become dashes.
@@ -93,12 +93,12 @@ def workload_name(slot: str, version: str) -> str:
     >>> workload_name("fraud", "fraud-3-2-1")
     'fraud-fraud-3-2-1'
     """
-    return _bounded(f"{slot}-{version}")
+    return bounded_name(f"{slot}-{version}")
 
 
 def version_label(version: str) -> str:
     """The ``modelwarden.io/version`` label value: label values are limited to 63 chars."""
-    return _bounded(version)
+    return bounded_name(version)
 
 
 def slot_selector(slot: str) -> str:
@@ -132,11 +132,11 @@ def _metadata(slot: SlotRef, name: str, labels: dict[str, str] | None = None) ->
 
 
 def control_configmap_name(slot: str) -> str:
-    return _bounded(f"{slot}-control")
+    return bounded_name(f"{slot}-control")
 
 
 def token_secret_name(slot: str) -> str:
-    return _bounded(f"{slot}-evaluator-token")
+    return bounded_name(f"{slot}-evaluator-token")
 
 
 def _model_container(runtime: Runtime) -> Obj:
@@ -280,7 +280,7 @@ def deployment(
 def service_name(slot: str, role: ServiceRole | None = None) -> str:
     """``<slot>`` for the main Service, ``<slot>-<role>`` for the per-role ones (Service names
     are DNS labels, so a long slot name gets a hashed suffix)."""
-    return slot if role is None else _bounded(f"{slot}-{role}")
+    return slot if role is None else bounded_name(f"{slot}-{role}")
 
 
 def _service(slot: SlotRef, name: str, selector: dict[str, str]) -> Obj:

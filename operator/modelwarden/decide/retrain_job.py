@@ -16,7 +16,7 @@ from typing import Any
 
 from modelwarden.api.base import API_VERSION
 from modelwarden.api.driftpolicy import DriftPolicyStatus
-from modelwarden.decide.children import LABEL_MANAGED_BY, _bounded
+from modelwarden.decide.children import LABEL_MANAGED_BY, bounded_name
 from modelwarden.decide.stamps import iso
 
 Obj = dict[str, Any]
@@ -41,7 +41,7 @@ def job_name(policy: str, at: datetime) -> str:
     >>> job_name("fraud-drift", datetime(2026, 11, 23, 10, 5, tzinfo=UTC))
     'fraud-drift-retrain-1795428300'
     """
-    return _bounded(f"{policy}-retrain-{int(at.timestamp())}")
+    return bounded_name(f"{policy}-retrain-{int(at.timestamp())}")
 
 
 def trigger_document(

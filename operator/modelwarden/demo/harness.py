@@ -246,7 +246,10 @@ def version_replicas(api: client.ApiClient, namespace: str, slot: str, version: 
     """Desired replicas of the Deployment serving ``version`` in ``slot`` (None: none yet)."""
     selector = f"modelwarden.io/slot={slot},modelwarden.io/version={version}"
     found = client.AppsV1Api(api).list_namespaced_deployment(namespace, label_selector=selector)
-    return int(found.items[0].spec.replicas) if found.items else None
+    if not found.items:
+        return None
+    replicas: int | None = found.items[0].spec.replicas
+    return replicas
 
 
 def patch_slot(api: client.ApiClient, namespace: str, name: str, patch: Obj) -> None:

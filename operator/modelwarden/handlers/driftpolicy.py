@@ -21,6 +21,7 @@ from modelwarden.api.driftpolicy import CanaryVerdict, DriftPolicySpec, DriftPol
 from modelwarden.decide.drift_policy import Evaluation, decide_policy, due, judge_window
 from modelwarden.decide.drift_specs import PolicyChecks, build_checks
 from modelwarden.decide.retrain_job import PolicyRef, job_name
+from modelwarden.decide.stamps import iso
 from modelwarden.drift.profile import ReferenceProfile
 from modelwarden.drift.report import evaluate
 from modelwarden.drift.stats.base import CheckResult
@@ -49,12 +50,9 @@ def judge(
     labelled = window.labelled_window_summary() or WindowSummary.empty(profile)
     results = evaluate(profile, summary, checks.traffic)
     results += evaluate(profile, labelled, checks.labelled)
-    span = f"{_clock(window.start)}–{_clock(window.end)}"
+    start, end = (iso(datetime.fromtimestamp(t, UTC)) for t in (window.start, window.end))
+    span = f"{start}–{end}"
     return results, summary.n_rows, span
-
-
-def _clock(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def _fail(ctx: OperatorContext, body: dict[str, Any], message: str, now: datetime) -> None:

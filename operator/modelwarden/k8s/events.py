@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from modelwarden.decide.stamps import iso
 from modelwarden.k8s.kube import Kube
 
 Obj = dict[str, Any]
@@ -16,7 +17,7 @@ COMPONENT = "modelwarden"
 def event_body(obj: Obj, *, type_: str, reason: str, message: str, now: datetime) -> Obj:
     """A core/v1 Event about ``obj`` (``kubectl describe`` and ``kubectl events`` show it)."""
     meta = obj["metadata"]
-    stamp = now.strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = iso(now)
     return {
         "apiVersion": "v1",
         "kind": "Event",
