@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help deps test unit integration lint crds check-crds demo bench bench-drift bench-evaluator \
+.PHONY: help deps system-deps test unit integration lint crds check-crds demo bench bench-drift bench-evaluator \
         controlplane cluster-up cluster-down kind-up chart-test clean
 
 help: ## list the targets
@@ -18,6 +18,18 @@ $(STAMP): pyproject.toml
 	touch $@
 
 deps: $(STAMP) ## install the Python package and its dev tools into .venv
+
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# command:package pairs the tests need from Debian (real Prometheus, Alertmanager, promtool;
+# openssl for the local control plane's certificates)
+SYSTEM_TOOLS := openssl:openssl prometheus:prometheus promtool:prometheus \
+                prometheus-alertmanager:prometheus-alertmanager
+
+system-deps: ## install the Debian packages the tests use, when missing (apt)
+	@missing=""; for pair in $(SYSTEM_TOOLS); do \
+	  command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; done; \
+	if [ -n "$$missing" ]; then echo "apt-get install$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; fi
 
 controlplane: deps ## build (or reuse from cache) the local control-plane binaries
 	$(BIN)/python -m localcluster build
@@ -40,7 +52,7 @@ unit: deps ## unit tests only (no control plane)
 integration: controlplane ## integration tests on the real local control plane
 	$(BIN)/pytest -m integration
 
-test: lint check-crds controlplane ## everything CI runs: lint, CRD check, unit and integration tests
+test: system-deps lint check-crds controlplane ## everything CI runs: lint, CRD check, unit and integration tests
 	@MODELWARDEN_FORBID_SKIPS=1 $(BIN)/pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
