@@ -24,7 +24,6 @@ from modelwarden.demo.harness import (
     TrafficLoop,
     get_slot,
     patch_slot,
-    wait_for,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,17 +52,9 @@ class World:
         return found[0]["status"] if found else ""
 
     def eventually(self, what: str, check: Any, timeout: float = 180) -> Any:
-        def guarded() -> Any:
-            assert self.operator.alive(), self.operator.log_tail()
-            return check()
-
-        try:
-            return wait_for(what, guarded, timeout, interval=0.5)
-        except TimeoutError as exc:
-            raise AssertionError(
-                f"{exc}\nstatus: {json.dumps(self.status(), indent=1)}\n"
-                f"operator log:\n{self.operator.log_tail()}"
-            ) from exc
+        return self.operator.wait(
+            what, check, timeout, context=lambda: f"status: {json.dumps(self.status(), indent=1)}"
+        )
 
     def deployment_replicas(self, version: str) -> int | None:
         apps = client.AppsV1Api(self.api)

@@ -23,7 +23,7 @@ from kubernetes import client
 
 from localcluster import LocalCluster
 from modelwarden.decide.children import EVALUATOR_PORT, version_label
-from modelwarden.demo.harness import OperatorProcess, TrafficLoop, get_slot, patch_slot, wait_for
+from modelwarden.demo.harness import OperatorProcess, TrafficLoop, get_slot, patch_slot
 from modelwarden.examples.fraud import (
     generate_rows,
     labels_for,
@@ -177,17 +177,12 @@ class World:
         return list(self.batch.list_namespaced_job(NS, label_selector=selector).items)
 
     def eventually(self, what: str, check: Any, timeout: float = 120) -> Any:
-        def guarded() -> Any:
-            assert self.operator.alive(), self.operator.log_tail()
-            return check()
-
-        try:
-            return wait_for(what, guarded, timeout, interval=0.5)
-        except TimeoutError as exc:
-            raise AssertionError(
-                f"{exc}\npolicy status: {json.dumps(self.policy(), indent=1)}\n"
-                f"operator log:\n{self.operator.log_tail()}"
-            ) from exc
+        return self.operator.wait(
+            what,
+            check,
+            timeout,
+            context=lambda: f"policy status: {json.dumps(self.policy(), indent=1)}",
+        )
 
     def verdict_held(self, verdict: str, times: int = 2, name: str = "fraud-data") -> bool:
         status = self.policy(name)

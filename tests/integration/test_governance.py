@@ -22,7 +22,7 @@ import yaml
 from kubernetes import client
 
 from localcluster import LocalCluster
-from modelwarden.demo.harness import OperatorProcess, free_port, wait_for
+from modelwarden.demo.harness import OperatorProcess, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "manifests" / "demo"
@@ -125,14 +125,7 @@ class World:
         return [e.reason for e in found.items]
 
     def eventually(self, what: str, check: Any, timeout: float = 60) -> Any:
-        def guarded() -> Any:
-            assert self.operator.alive(), self.operator.log_tail()
-            return check()
-
-        try:
-            return wait_for(what, guarded, timeout, interval=0.3)
-        except TimeoutError as exc:
-            raise AssertionError(f"{exc}\noperator log:\n{self.operator.log_tail()}") from exc
+        return self.operator.wait(what, check, timeout, interval=0.3)
 
     def handled(self, name: str) -> bool:
         body = self.mv(name)

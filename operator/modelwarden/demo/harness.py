@@ -33,6 +33,10 @@ def free_port() -> int:
         return port
 
 
+class OperatorExited(RuntimeError):
+    """The operator process ended while something waited on it."""
+
+
 @dataclass
 class OperatorProcess:
     """``modelwarden run`` as a child process, logging to a file."""
@@ -67,6 +71,29 @@ class OperatorProcess:
     def log_tail(self, lines: int = 40) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def wait(
+        self,
+        what: str,
+        check: Callable[[], Any],
+        timeout: float,
+        *,
+        interval: float = 0.5,
+        on_poll: Callable[[], None] | None = None,
+        context: Callable[[], str] = str,
+    ) -> Any:
+        """:func:`wait_for`, failing at once if the operator died, and on a timeout saying
+        what the cluster showed (``context()``) and how the operator's log ends."""
+
+        def guarded() -> Any:
+            if not self.alive():
+                raise OperatorExited(f"the operator exited:\n{self.log_tail()}")
+            return check()
+
+        try:
+            return wait_for(what, guarded, timeout, on_poll=on_poll, interval=interval)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}\n{context()}\noperator log:\n{self.log_tail()}") from exc
 
     def stop(self) -> None:
         if self._proc is None:

@@ -12,11 +12,11 @@ from kubernetes import client
 
 from localcluster.cluster import LocalCluster
 from modelwarden.demo.harness import (
+    OperatorExited,
     OperatorProcess,
     TrafficLoop,
     get_slot,
     patch_slot,
-    wait_for,
 )
 
 NAMESPACE, SLOT = "demo", "fraud"
@@ -82,15 +82,12 @@ class Story:
         return get_slot(self.api, NAMESPACE, SLOT).get("status") or {}
 
     def wait(self, stage: str, what: str, check: Callable[[], Any], timeout: float) -> Any:
-        def guarded() -> Any:
-            if not self.operator.alive():
-                raise StageFailed(stage, "the operator exited:\n" + self.operator.log_tail())
-            return check()
-
         try:
-            return wait_for(what, guarded, timeout, on_poll=self.view, interval=0.5)
-        except TimeoutError as exc:
-            raise StageFailed(stage, f"{exc}; last status: {self.status()}") from exc
+            return self.operator.wait(
+                what, check, timeout, on_poll=self.view, context=lambda: f"status: {self.status()}"
+            )
+        except (TimeoutError, OperatorExited) as exc:
+            raise StageFailed(stage, str(exc)) from exc
 
     def stage(self, name: str, body: Callable[[], str]) -> None:
         print(f"\n== {name}", flush=True)
