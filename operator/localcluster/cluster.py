@@ -2,13 +2,16 @@
 
 etcd, kube-apiserver, kube-controller-manager and kube-scheduler are the upstream binaries;
 kwok plays the kubelet of fake nodes whose pod CIDR sits inside 127.0.0.0/8, and the local
-pod runner turns pods with mapped images into processes listening on their pod IP. Every
+pod runner turns pods with mapped images into processes listening on their pod IP and serves
+their measured CPU and memory as the resource metrics API (registered with the aggregation
+layer as `v1beta1.metrics.k8s.io`, so `kubectl top` and HPAs work). Every
 component is a daemon with a pid file under the state folder, so a cluster started by
 `python -m localcluster up` can be stopped by `down` from another process.
 """
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import random
@@ -30,10 +33,21 @@ from kubernetes import client
 from kubernetes import config as k8s_config
 
 from localcluster import build, images, kwok, procs
-from localcluster.pki import CONTROLLER_MANAGER, SCHEDULER, TEST_USERS, Pki
+from localcluster.pki import (
+    CONTROLLER_MANAGER,
+    FRONT_PROXY_CLIENT,
+    METRICS_SERVICE_NAME,
+    METRICS_SERVICE_NAMESPACE,
+    SCHEDULER,
+    TEST_USERS,
+    Pki,
+)
 
 LOOPBACK = "127.0.0.1"
 SERVICE_CIDR = "10.96.0.0/16"
+# The HPA controller's loop period; upstream's 15 s default would make every scaling test wait.
+HPA_SYNC_PERIOD = "2s"
+METRICS_API = "v1beta1.metrics.k8s.io"
 START_ORDER = (
     "etcd",
     "kube-apiserver",
@@ -178,7 +192,7 @@ class LocalCluster:
         self._wipe()
         self.pki.generate()
         (self.state_dir / "bin").symlink_to(bin_dir)  # PATH=<state>/bin:$PATH for kubectl
-        ports = _free_ports(("etcd", "peer", "apiserver", "kcm", "sched"))
+        ports = _free_ports(("etcd", "peer", "apiserver", "kcm", "sched", "metrics"))
         api_url = f"https://{LOOPBACK}:{ports['apiserver']}"
         (self.state_dir / "cluster.json").write_text(
             json.dumps({"api_url": api_url, "ports": ports, "pod_cidr": self.pod_cidr}, indent=2)
@@ -203,10 +217,12 @@ class LocalCluster:
             self._spawn("kube-scheduler", self._scheduler(bin_dir, sched, ports["sched"]))
             self._spawn("kwok", self._kwok(bin_dir, stages))
             self._spawn("pod-runner", self._runner())
+            self._register_metrics_api(ports["metrics"])
             self._add_nodes()
             self._apply_crds()
             self._wait_for("default service account", self._has_default_sa)
             self._wait_for("Ready nodes", self._nodes_ready)
+            self._wait_for(f"APIService {METRICS_API} Available", self._metrics_api_available)
         except BaseException as err:  # Ctrl-C included: never leave half a cluster behind
             self.stop()
             if isinstance(err, Exception):
@@ -283,6 +299,14 @@ class LocalCluster:
             "--endpoint-reconciler-type=none",
             "--allow-privileged=true",
             "--profiling=false",
+            # The aggregation layer, for the resource metrics API served by the pod runner.
+            f"--requestheader-client-ca-file={pki.front_proxy_ca}",
+            f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+            "--requestheader-username-headers=X-Remote-User",
+            "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={pki.proxy_client_cert}",
+            f"--proxy-client-key-file={pki.proxy_client_key}",
         ]
 
     def _kcm(self, bin_dir: Path, kubeconfig: Path, port: int) -> list[str]:
@@ -298,6 +322,7 @@ class LocalCluster:
             f"--service-account-private-key-file={self.pki.sa_key}",
             f"--root-ca-file={self.pki.ca_cert}",
             f"--service-cluster-ip-range={SERVICE_CIDR}",
+            f"--horizontal-pod-autoscaler-sync-period={HPA_SYNC_PERIOD}",
             "--profiling=false",
         ]
 
@@ -360,6 +385,41 @@ class LocalCluster:
         path = "{.items[*].status.conditions[?(@.type=='Ready')].status}"
         result = self.kubectl_run("get", "nodes", "-o", f"jsonpath={path}", check=False)
         return result.returncode == 0 and result.stdout.split() == ["True"] * self.nodes
+
+    def _register_metrics_api(self, port: int) -> None:
+        """Point the aggregator at the runner's metrics API: an ExternalName Service to
+        localhost (the aggregator resolves it to ``localhost:<port>`` and checks the serving
+        certificate against ``metrics-server.kube-system.svc``) and the APIService."""
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": METRICS_SERVICE_NAME, "namespace": METRICS_SERVICE_NAMESPACE},
+            "spec": {"type": "ExternalName", "externalName": "localhost"},
+        }
+        api_service = {
+            "apiVersion": "apiregistration.k8s.io/v1",
+            "kind": "APIService",
+            "metadata": {"name": METRICS_API},
+            "spec": {
+                "group": "metrics.k8s.io",
+                "version": "v1beta1",
+                "groupPriorityMinimum": 100,
+                "versionPriority": 100,
+                "service": {
+                    "namespace": METRICS_SERVICE_NAMESPACE,
+                    "name": METRICS_SERVICE_NAME,
+                    "port": port,
+                },
+                "caBundle": base64.b64encode(self.pki.ca_cert.read_bytes()).decode(),
+            },
+        }
+        self.kubectl_run("apply", "-f", "-", input=yaml.safe_dump_all([service, api_service]))
+
+    def _metrics_api_available(self) -> bool:
+        path = "{.status.conditions[?(@.type=='Available')].status}"
+        result = self.kubectl_run("get", "apiservice", METRICS_API, "-o", f"jsonpath={path}",
+                                  check=False)  # fmt: skip
+        return result.stdout.strip() == "True"
 
     def _add_nodes(self) -> None:
         network = ipaddress.ip_network(self.pod_cidr)

@@ -1,6 +1,7 @@
 """Credentials of the local cluster: a CA, the API server's serving certificate, the
 service-account signing key, static bearer tokens for the admin, the control-plane components
-and the test users, and kubeconfig files that use them.
+and the test users, and kubeconfig files that use them; plus the aggregation layer's pair (a
+front-proxy CA and client certificate) and the resource metrics API's serving certificate.
 
 Static tokens keep "act as user X" to one kubeconfig per user; `openssl` (present on every
 Debian/Ubuntu image) does the key generation so the harness needs no crypto library.
@@ -37,10 +38,39 @@ TEST_USERS = (
     User("mallory", ()),
 )
 ALL_USERS = (ADMIN, CONTROLLER_MANAGER, SCHEDULER, *TEST_USERS)
+# The aggregator's client identity (kubeadm's name); extension API servers accept only it.
+FRONT_PROXY_CLIENT = "front-proxy-client"
+# The resource metrics API is registered through this Service (an ExternalName to localhost),
+# and the aggregator checks the serving certificate against this host name.
+METRICS_SERVICE_NAMESPACE, METRICS_SERVICE_NAME = "kube-system", "metrics-server"
+METRICS_SERVICE_HOST = f"{METRICS_SERVICE_NAME}.{METRICS_SERVICE_NAMESPACE}.svc"
 
 
 def _openssl(*args: str) -> None:
     subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def _ca(stem: Path, common_name: str) -> None:
+    """A self-signed CA: ``<stem>.key`` and ``<stem>.crt``."""
+    key = stem.with_suffix(".key")
+    _openssl("genrsa", "-out", str(key), "2048")
+    _openssl(
+        "req", "-x509", "-new", "-key", str(key), "-days", "3650",
+        "-subj", f"/CN={common_name}", "-out", str(stem.with_suffix(".crt")),
+    )  # fmt: skip
+
+
+def _issue(stem: Path, ca: Path, common_name: str, extensions: str) -> None:
+    """A key and a certificate signed by the CA at `ca` (a stem), with x509v3 `extensions`."""
+    key, csr, ext = (stem.with_suffix(s) for s in (".key", ".csr", ".ext"))
+    _openssl("genrsa", "-out", str(key), "2048")
+    _openssl("req", "-new", "-key", str(key), "-subj", f"/CN={common_name}", "-out", str(csr))
+    ext.write_text(extensions)
+    _openssl(
+        "x509", "-req", "-in", str(csr), "-CA", str(ca.with_suffix(".crt")),
+        "-CAkey", str(ca.with_suffix(".key")), "-CAcreateserial", "-days", "3650",
+        "-extfile", str(ext), "-out", str(stem.with_suffix(".crt")),
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,32 +103,54 @@ class Pki:
     def token_file(self) -> Path:
         return self.root / "tokens.csv"
 
+    @property
+    def front_proxy_ca(self) -> Path:
+        """The CA the API server's aggregator proves itself with to extension API servers."""
+        return self.root / "front-proxy-ca.crt"
+
+    @property
+    def proxy_client_cert(self) -> Path:
+        return self.root / "front-proxy-client.crt"
+
+    @property
+    def proxy_client_key(self) -> Path:
+        return self.root / "front-proxy-client.key"
+
+    @property
+    def metrics_cert(self) -> Path:
+        """Serving certificate of the resource metrics API (named after its Service)."""
+        return self.root / "metrics.crt"
+
+    @property
+    def metrics_key(self) -> Path:
+        return self.root / "metrics.key"
+
     def generate(self) -> None:
-        """Create the CA, serving cert (127.0.0.1 / localhost), SA key pair and tokens."""
+        """Create both CAs, the serving certificates, the aggregator's client certificate,
+        the SA key pair and the tokens."""
         self.root.mkdir(parents=True, exist_ok=True)
-        ca_key = self.root / "ca.key"
-        _openssl("genrsa", "-out", str(ca_key), "2048")
-        _openssl(
-            "req", "-x509", "-new", "-key", str(ca_key), "-days", "3650",
-            "-subj", "/CN=localcluster-ca", "-out", str(self.ca_cert),
-        )  # fmt: skip
-        _openssl("genrsa", "-out", str(self.serving_key), "2048")
-        csr = self.root / "apiserver.csr"
-        _openssl(
-            "req", "-new", "-key", str(self.serving_key), "-subj", "/CN=kube-apiserver",
-            "-out", str(csr),
-        )  # fmt: skip
-        ext = self.root / "apiserver.ext"
-        ext.write_text(
+        _ca(self.root / "ca", "localcluster-ca")
+        _ca(self.root / "front-proxy-ca", "localcluster-front-proxy-ca")
+        _issue(
+            self.root / "apiserver",
+            self.root / "ca",
+            "kube-apiserver",
             "subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,"
-            "DNS:kubernetes.default,DNS:kubernetes.default.svc\n"
-            "extendedKeyUsage=serverAuth\n"
+            "DNS:kubernetes.default,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n",
         )
-        _openssl(
-            "x509", "-req", "-in", str(csr), "-CA", str(self.ca_cert), "-CAkey", str(ca_key),
-            "-CAcreateserial", "-days", "3650", "-extfile", str(ext),
-            "-out", str(self.serving_cert),
-        )  # fmt: skip
+        _issue(
+            self.root / "metrics",
+            self.root / "ca",
+            METRICS_SERVICE_HOST,
+            f"subjectAltName=DNS:{METRICS_SERVICE_HOST},DNS:localhost\n"
+            "extendedKeyUsage=serverAuth\n",
+        )
+        _issue(
+            self.root / "front-proxy-client",
+            self.root / "front-proxy-ca",
+            FRONT_PROXY_CLIENT,
+            "extendedKeyUsage=clientAuth\n",
+        )
         _openssl("genrsa", "-out", str(self.sa_key), "2048")
         _openssl("rsa", "-in", str(self.sa_key), "-pubout", "-out", str(self.sa_pub))
         rows = []

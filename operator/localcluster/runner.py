@@ -6,6 +6,8 @@ IP, with the container's env/args and its ConfigMap/Secret/projected/downwardAPI
 materialised (and kept fresh) under the state folder; it flips the pod's Ready condition
 when the process accepts connections, restarts it when it exits and stops it (SIGTERM, then
 SIGKILL) when the pod goes away. Its own log and one log per container are in `logs/`.
+It also measures its processes' CPU and memory and serves them as the resource metrics API
+(`metrics_api.py`), as kubelet and metrics-server do together in a real cluster.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ from typing import Any
 from kubernetes import client
 
 from localcluster import images as image_map
+from localcluster import metrics_api
 from localcluster.cache import Cache
-from localcluster.pki import Pki
+from localcluster.pki import FRONT_PROXY_CLIENT, Pki
 from localcluster.podspec import (
     ConfigError,
     Lookup,
@@ -42,11 +45,13 @@ from localcluster.podspec import (
     rewrite_paths,
     volume_files,
 )
+from localcluster.usage import Usage, UsageMeter
 
 Obj = dict[str, Any]
 log = logging.getLogger("localcluster.runner")
 GRACE_SECONDS = 5.0
 TICK_SECONDS = 0.25
+SAMPLE_SECONDS = 1.0
 
 
 def _now() -> str:
@@ -124,6 +129,9 @@ class PodRunner:
         self.lookup = Lookup(config_map=self._config_map, secret=self._secret)
         self.states: dict[str, PodState] = {}
         self.dying: list[tuple[subprocess.Popen[bytes], float]] = []
+        self.meter: UsageMeter[tuple[str, str]] = UsageMeter()
+        self._meter_lock = threading.Lock()
+        self._sampled_at = float("-inf")
 
     def _config_map(self, namespace: str, name: str) -> Mapping[str, str] | None:
         obj = self.config_maps.get(namespace, name)
@@ -142,11 +150,76 @@ class PodRunner:
                 self.wake.wait(TICK_SECONDS)
                 self.wake.clear()
                 self.reconcile()
+                self._sample()
         finally:
             for state in list(self.states.values()):
                 self._forget(state)
             self._reap(wait=True)
 
+    # --- usage (the metrics API's UsageSource) ------------------------------------------
+    def _sample(self) -> None:
+        """Read every running container's CPU and memory, once per `SAMPLE_SECONDS`."""
+        if time.monotonic() - self._sampled_at < SAMPLE_SECONDS:
+            return
+        self._sampled_at = time.monotonic()
+        groups = {
+            (uid, c.name): c.proc.pid
+            for uid, state in self.states.items()
+            for c in state.containers.values()
+            if c.proc is not None and c.proc.poll() is None
+        }
+        with self._meter_lock:
+            self.meter.sample(groups, time.time())
+
+    def _container_usage(self, uid: str) -> dict[str, Usage] | None:
+        """Usage of every container the runner runs for pod `uid`; None unless all have one."""
+        state = self.states.get(uid)
+        if state is None:
+            return None
+        with self._meter_lock:
+            usages = {name: self.meter.usage((uid, name)) for name in list(state.containers)}
+        found = {name: u for name, u in usages.items() if u is not None}
+        return found if found and len(found) == len(usages) else None
+
+    def pod_usage(
+        self, namespace: str | None, label_selector: str
+    ) -> list[tuple[Obj, dict[str, Usage]]]:
+        # The API server itself evaluates the selector, so every selector syntax works.
+        response: Any
+        if namespace is None:
+            response = self.api.list_pod_for_all_namespaces(
+                label_selector=label_selector, _preload_content=False
+            )
+        else:
+            response = self.api.list_namespaced_pod(
+                namespace, label_selector=label_selector, _preload_content=False
+            )
+        found = []
+        for pod in json.loads(response.data)["items"]:
+            if (usages := self._container_usage(pod["metadata"]["uid"])) is not None:
+                found.append((pod, usages))
+        return found
+
+    def node_usage(self) -> list[tuple[str, Usage]]:
+        per_node: dict[str, list[Usage]] = {}
+        for pod in self.pods.values():
+            node = pod["spec"].get("nodeName")
+            if node and (usages := self._container_usage(pod["metadata"]["uid"])) is not None:
+                per_node.setdefault(node, []).extend(usages.values())
+        return [
+            (
+                node,
+                Usage(
+                    timestamp=min(u.timestamp for u in us),
+                    window_seconds=min(u.window_seconds for u in us),
+                    cpu_cores=sum(u.cpu_cores for u in us),
+                    memory_bytes=sum(u.memory_bytes for u in us),
+                ),
+            )
+            for node, us in sorted(per_node.items())
+        ]
+
+    # --- pods ----------------------------------------------------------------------------
     def _mapped(self, pod: Obj) -> list[Obj]:
         return [c for c in pod["spec"]["containers"] if image_map.lookup(self.images, c["image"])]
 
@@ -398,4 +471,15 @@ def main(state_dir: Path) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    PodRunner(state_dir, api, info["api_url"]).run(stop)
+    runner = PodRunner(state_dir, api, info["api_url"])
+    pki = runner.pki
+    metrics_api.serve(
+        runner,
+        info["ports"]["metrics"],
+        cert=pki.metrics_cert,
+        key=pki.metrics_key,
+        client_ca=pki.front_proxy_ca,
+        allowed_client=FRONT_PROXY_CLIENT,
+        stop=stop,
+    )
+    runner.run(stop)

@@ -30,6 +30,7 @@ TEST_IMAGES = {
     "localtest/http-echo": ["{python}", "-m", "http.server", "--bind", "{pod_ip}", "{port}"],
     "localtest/crash": ["{python}", "-c", "print('boom', flush=True); raise SystemExit(3)"],
     "localtest/succeed": ["{python}", "-c", "print('done')"],
+    "localtest/burn": ["{python}", "-c", "while True: pass"],
     # A retraining Job: fails unless the trigger's env and mounted JSON agree.
     "localtest/retrain": [
         "{python}",

@@ -385,3 +385,41 @@ def test_env_args_and_volumes_are_resolved_like_kubelet(cluster: LocalCluster) -
     pod = _get(cluster, "pod", "show", "-n", namespace)
     message = pod["status"]["containerStatuses"][0]["state"]["terminated"]["message"]
     assert f"{pod['status']['podIP']} show s3cret hello s3cret" in message
+
+
+def test_resource_metrics_api_reports_the_pod_processes(cluster: LocalCluster) -> None:
+    # Given a pod whose mapped process spins on a CPU
+    namespace = _namespace(cluster, "top")
+    burner = _deployment(
+        "burner",
+        "localtest/burn:1",
+        1,
+        resources={"requests": {"cpu": "100m"}},
+    )
+    cluster.kubectl_run("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(burner))
+    wait_until(
+        lambda: sum(_ready(p) for p in _pods(cluster, namespace, "app=burner")) == 1,
+        "a Ready burner pod",
+    )
+
+    # When the metrics API is asked through the API server (the aggregation layer)
+    def top() -> list[str]:
+        result = cluster.kubectl_run(
+            "top", "pod", "-n", namespace, "--no-headers", "--containers", check=False
+        )
+        return result.stdout.split() if result.returncode == 0 else []
+
+    # Then `kubectl top` shows the process's CPU (a busy loop: hundreds of millicores)
+    wait_until(lambda: len(top()) == 4, "metrics for the burner pod")
+    pod, container, cpu, memory = top()
+    assert (pod.startswith("burner-"), container) == (True, "main")
+    assert int(cpu.removesuffix("m")) > 200, top()
+    assert memory.endswith("Mi")
+    # And the node's usage includes it
+    nodes = cluster.kubectl_run("top", "node", "--no-headers").stdout.split()
+    assert nodes[0] == "kwok-node-0"
+    # And RBAC of the API server applies: a user without rights is refused before the proxy
+    refused = cluster.kubectl_run("top", "pod", "-n", namespace, user="mallory", check=False)
+    assert refused.returncode != 0
+    assert "forbidden" in refused.stderr
+    cluster.kubectl_run("delete", "deployment", "burner", "-n", namespace)  # stop spinning

@@ -154,6 +154,10 @@ class Autoscaling(ApiModel):
     min_replicas: Annotated[int, Field(ge=1)] = 1
     max_replicas: Annotated[int, Field(ge=1)]
     target_cpu_utilization: Annotated[int, Field(ge=1, le=100)] = 70
+    """Average CPU use, in percent of the pods' CPU requests (model server and sidecar)."""
+    scale_down_stabilization_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+    """How long the HPA keeps the highest recent recommendation before scaling down
+    (Kubernetes' own default); lower it for spiky traffic that should release pods sooner."""
 
     cel_rules: ClassVar[tuple[CelRule, ...]] = (
         CelRule(

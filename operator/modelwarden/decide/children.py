@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from modelwarden import __version__
 from modelwarden.api.base import API_VERSION
+from modelwarden.api.modeldeployment import Autoscaling
 from modelwarden.api.modelversion import Runtime
 from modelwarden.decide.plan import Workload
 
@@ -309,9 +310,10 @@ def role_service(slot: SlotRef, role: ServiceRole, version: str) -> Obj:
     return _service(slot, service_name(slot.name, role), pod_labels(slot.name, version))
 
 
-def autoscaler(slot: SlotRef, min_replicas: int, max_replicas: int, target_cpu: int) -> Obj:
+def autoscaler(slot: SlotRef, autoscaling: Autoscaling) -> Obj:
     """An autoscaling/v2 HPA on the ModelDeployment's /scale: it owns the slot's total and the
-    operator splits that total by weight (see ``decide.replicas``)."""
+    operator splits that total by weight (see ``decide.replicas``), so the HPA sees every pod
+    of the slot (``status.selector``) and never grows one version at the other's expense."""
     return {
         "apiVersion": "autoscaling/v2",
         "kind": "HorizontalPodAutoscaler",
@@ -322,17 +324,25 @@ def autoscaler(slot: SlotRef, min_replicas: int, max_replicas: int, target_cpu: 
                 "kind": "ModelDeployment",
                 "name": slot.name,
             },
-            "minReplicas": min_replicas,
-            "maxReplicas": max_replicas,
+            "minReplicas": autoscaling.min_replicas,
+            "maxReplicas": autoscaling.max_replicas,
             "metrics": [
                 {
                     "type": "Resource",
                     "resource": {
                         "name": "cpu",
-                        "target": {"type": "Utilization", "averageUtilization": target_cpu},
+                        "target": {
+                            "type": "Utilization",
+                            "averageUtilization": autoscaling.target_cpu_utilization,
+                        },
                     },
                 }
             ],
+            "behavior": {
+                "scaleDown": {
+                    "stabilizationWindowSeconds": autoscaling.scale_down_stabilization_seconds
+                }
+            },
         },
     }
 

@@ -53,6 +53,9 @@ class Observation:
     """Alerts received for this slot (Alertmanager webhook, analysis, drift), newest last."""
     actor: str = ""
     """Who made the last spec change, when known (for halt and audit records)."""
+    selector: str = ""
+    """The label selector of every pod of the slot: ``status.selector``, which the /scale
+    subresource hands to an HPA so it can find the pods whose CPU it averages."""
     command: str = ""
     """The ``modelwarden.io/command`` annotation (``promote``, ``promote-full``, ``abort``,
     ``retry`` or ``rollback``, then ``@`` and a unique id), acted on once per id."""

@@ -369,6 +369,7 @@ class _Rollout:
         else:
             s.phase, s.message = "Healthy", f"serving {s.stable_version}"
         s.replicas = sum(w.replicas for w in self.workloads())
+        s.selector = obs.selector
         s.observed_generation = generation
         done = not s.canary_version and s.stable_version == self.spec.version
         for type_, true, reason in (

@@ -289,10 +289,13 @@ def wait_for(
     what: str,
     check: Callable[[], Any],
     timeout: float,
+    *,
     on_poll: Callable[[], None] | None = None,
     interval: float = 0.25,
+    explain: Callable[[], str] | None = None,
 ) -> Any:
-    """Poll ``check`` until truthy; TimeoutError naming ``what`` otherwise."""
+    """Poll ``check`` until truthy; TimeoutError naming ``what`` otherwise, followed by
+    ``explain()`` (what the waiter saw) when given."""
     deadline = time.monotonic() + timeout
     while True:
         result = check()
@@ -301,5 +304,6 @@ def wait_for(
         if on_poll is not None:
             on_poll()
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+            seen = f"\n{explain()}" if explain is not None else ""
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}{seen}")
         time.sleep(interval)

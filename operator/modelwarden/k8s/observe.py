@@ -172,5 +172,6 @@ class Observer:
             alerts=tuple(slot.status.alerts),
             actor=slot.annotations.get(ACTOR_ANNOTATION, ""),
             command=slot.annotations.get(COMMAND_ANNOTATION, ""),
+            selector=slot_selector(slot.name),
         )
         return obs, pods, token

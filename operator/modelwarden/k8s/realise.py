@@ -105,16 +105,7 @@ class Realiser:
             await self.kube.apply(body)
         await self.prune(ref, wanted)
         await self.services(slot, ref, plan)
-        autoscaling = slot.spec.autoscaling
-        if autoscaling is not None:
-            await self.kube.apply(
-                children.autoscaler(
-                    ref,
-                    autoscaling.min_replicas,
-                    autoscaling.max_replicas,
-                    autoscaling.target_cpu_utilization,
-                )
-            )
+        await self.autoscaler(slot, ref)
         router = router_for(self.kube, slot.spec)
         await router.apply(ref, plan.weights)
 
@@ -157,6 +148,18 @@ class Realiser:
             preview = slot.spec.strategy.type == "BlueGreen"
             role: ServiceRole = "preview" if preview else "canary"
             await self.kube.apply(children.role_service(ref, role, s.canary_version))
+
+    async def autoscaler(self, slot: Slot, ref: SlotRef) -> None:
+        """Apply the slot's HPA, or delete ours once ``autoscaling`` is removed from the spec
+        (an HPA left behind would go on resizing a slot whose owner now sets replicas)."""
+        if slot.spec.autoscaling is not None:
+            await self.kube.apply(children.autoscaler(ref, slot.spec.autoscaling))
+            return
+        selector = children.slot_selector(ref.name)
+        for body in await self.kube.list("HorizontalPodAutoscaler", ref.namespace, selector):
+            name = body["metadata"]["name"]
+            log.info("%s/%s: autoscaling removed, deleting HPA %s", ref.namespace, ref.name, name)
+            await self.kube.delete("HorizontalPodAutoscaler", ref.namespace, name)
 
     async def prune(self, ref: SlotRef, wanted: set[str]) -> None:
         """Delete the slot's Deployments no plan wants any more (standbys past the limit)."""

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from modelwarden import __version__
+from modelwarden.api.modeldeployment import Autoscaling
 from modelwarden.api.modelversion import JsonPaths, Runtime
 from modelwarden.decide.children import (
     LABEL_SLOT,
@@ -32,6 +33,9 @@ from modelwarden.decide.plan import Workload
 from modelwarden.evaluator.halt import parse_halt_file
 
 SLOT = SlotRef(name="fraud", namespace="risk", uid="1234-abcd")
+AUTOSCALING = Autoscaling.model_validate(
+    {"minReplicas": 2, "maxReplicas": 10, "scaleDownStabilizationSeconds": 30}
+)
 RUNTIME = Runtime(
     image="registry.example.com/fraud:3.2.1",
     port=8081,
@@ -105,7 +109,7 @@ def _every_object(slot: SlotRef) -> list[dict[str, Any]]:
         deployment(slot, WORKLOAD, RUNTIME),
         main_service(slot),
         role_service(slot, "preview", "fraud-3-2-1"),
-        autoscaler(slot, 2, 10, 70),
+        autoscaler(slot, AUTOSCALING),
         control_configmap(slot, halt_document(halted=False)),
         token_secret(slot, "t0ken"),
     ]
@@ -329,7 +333,7 @@ def test_services(obj: dict[str, Any], name: str, selector: dict[str, str]) -> N
 
 
 def test_autoscaler_targets_the_slot_scale() -> None:
-    spec = autoscaler(SLOT, 2, 10, 70)["spec"]
+    spec = autoscaler(SLOT, AUTOSCALING)["spec"]
     assert spec["scaleTargetRef"] == {
         "apiVersion": "modelwarden.io/v1alpha1",
         "kind": "ModelDeployment",
@@ -340,6 +344,7 @@ def test_autoscaler_targets_the_slot_scale() -> None:
         "type": "Utilization",
         "averageUtilization": 70,
     }
+    assert spec["behavior"] == {"scaleDown": {"stabilizationWindowSeconds": 30}}
 
 
 @pytest.mark.parametrize(

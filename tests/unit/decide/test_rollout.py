@@ -68,8 +68,8 @@ class Row:
     command: str = ""
     approved: frozenset[str] = frozenset({V0, V1, V2})
 
-    def run(self) -> Plan:
-        obs = Observation(
+    def observation(self) -> Observation:
+        return Observation(
             now=T0 + timedelta(minutes=self.minutes),
             versions={V0: VERSION, V1: VERSION, V2: VERSION},
             approved=self.approved,
@@ -79,7 +79,9 @@ class Row:
             actor="alice",
             command=self.command,
         )
-        return decide(self.spec, self.status, obs, generation=7)
+
+    def run(self) -> Plan:
+        return decide(self.spec, self.status, self.observation(), generation=7)
 
 
 GOOD = {V2: Signals(samples=1000, errors=1, latency_p99_ms=20.0)}
@@ -472,3 +474,11 @@ def test_condition_transition_time_is_kept_while_unchanged() -> None:
     before = {c.type: c.last_transition_time for c in first.status.conditions}
     after = {c.type: c.last_transition_time for c in later.status.conditions}
     assert before == after
+
+
+def test_status_reports_the_pod_selector_an_hpa_reads_through_scale() -> None:
+    row = Row(spec(), status())
+    obs = replace(row.observation(), selector="modelwarden.io/slot=fraud")
+    plan = decide(row.spec, row.status, obs)
+    assert plan.status.selector == "modelwarden.io/slot=fraud"
+    assert plan.status.replicas == 4
