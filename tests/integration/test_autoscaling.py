@@ -13,9 +13,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
 import pytest
+import yaml
 from kubernetes import client
 
 from localcluster import LocalCluster
+from localcluster.build import REPO_ROOT
 from modelwarden.demo.harness import (
     TrafficLoop,
     patch_slot,
@@ -51,8 +53,13 @@ def api(
         yield api
 
 
-def status(api: client.ApiClient) -> dict:
-    return slot_status(api, NS, SLOT)
+def status(api: client.ApiClient, slot: str = SLOT) -> dict:
+    return slot_status(api, NS, slot)
+
+
+def condition(api: client.ApiClient, type_: str, slot: str = SLOT) -> dict:
+    found = [c for c in status(api, slot).get("conditions", []) if c["type"] == type_]
+    return found[0] if found else {}
 
 
 def split(api: client.ApiClient) -> tuple[int | None, int | None]:
@@ -104,6 +111,7 @@ def test_hpa_scales_the_slot_on_cpu_and_the_operator_splits_by_weight(
         wait_for("2 + 2", lambda: split(api) == (2, 2), 60)
         wait_for("status says 4", lambda: status(api)["replicas"] == 4, 30)
         assert status(api)["phase"] == "Paused"
+        assert condition(api, "Autoscaling")["status"] == "True"
         busy = utilisation(cluster)
     finally:
         for loop in loops:
@@ -125,3 +133,38 @@ def test_hpa_scales_the_slot_on_cpu_and_the_operator_splits_by_weight(
     print(f"idle: HPA saw {idle} % CPU")
     assert idle is not None
     assert idle < TARGET_CPU
+
+
+def test_a_slot_that_cannot_autoscale_says_why(
+    api: client.ApiClient, cluster: LocalCluster
+) -> None:
+    # Given a ModelVersion whose model container has no CPU request
+    version = yaml.safe_load((REPO_ROOT / "manifests/demo/modelversion-v1.yaml").read_text())
+    version["metadata"]["name"] = "fraud-no-request"
+    del version["spec"]["runtime"]["resources"]
+    # When a slot serving it asks for CPU autoscaling
+    slot = yaml.safe_load((REPO_ROOT / "manifests/demo/modeldeployment.yaml").read_text())
+    slot["metadata"]["name"] = "fraud-no-request"
+    slot["spec"].update(
+        version="fraud-no-request",
+        replicas=1,
+        autoscaling={"minReplicas": 1, "maxReplicas": 2},
+    )
+    docs = yaml.safe_dump_all([version, slot])
+    cluster.kubectl_run("apply", "-n", NS, "-f", "-", input=docs)
+
+    # Then, once its pod is measured, its Autoscaling condition is False with the HPA's own
+    # reason and message, naming the container
+    def reported() -> bool:
+        found = condition(api, "Autoscaling", "fraud-no-request")
+        return "missing request for cpu" in found.get("message", "")
+
+    wait_for(
+        "Autoscaling=False for the missing request",
+        reported,
+        120,
+        explain=lambda: json.dumps(status(api, "fraud-no-request"), indent=1),
+    )
+    found = condition(api, "Autoscaling", "fraud-no-request")
+    assert (found["status"], found["reason"]) == ("False", "FailedGetResourceMetric")
+    assert "in container model of Pod" in found["message"]

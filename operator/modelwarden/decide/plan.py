@@ -18,6 +18,15 @@ EventType = Literal["Normal", "Warning"]
 
 
 @dataclass(frozen=True)
+class AutoscalerState:
+    """What the slot's HPA says about itself (its AbleToScale/ScalingActive conditions)."""
+
+    active: bool
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Signals:
     """Golden signals of one version's pods over the analysis window, merged across pods."""
 
@@ -53,6 +62,8 @@ class Observation:
     """Alerts received for this slot (Alertmanager webhook, analysis, drift), newest last."""
     actor: str = ""
     """Who made the last spec change, when known (for halt and audit records)."""
+    autoscaler: AutoscalerState | None = None
+    """The slot's HPA, when ``spec.autoscaling`` asks for one and it exists."""
     selector: str = ""
     """The label selector of every pod of the slot: ``status.selector``, which the /scale
     subresource hands to an HPA so it can find the pods whose CPU it averages."""

@@ -32,7 +32,15 @@ from modelwarden.api.modeldeployment import (
 from modelwarden.decide.alerts import should_roll_back
 from modelwarden.decide.analysis import analyse
 from modelwarden.decide.conditions import set_condition
-from modelwarden.decide.plan import Event, Observation, Plan, Role, Weights, Workload
+from modelwarden.decide.plan import (
+    AutoscalerState,
+    Event,
+    Observation,
+    Plan,
+    Role,
+    Weights,
+    Workload,
+)
 from modelwarden.decide.replicas import split_replicas
 from modelwarden.decide.stamps import iso, parse_time
 
@@ -387,6 +395,26 @@ class _Rollout:
                 now=self.now,
                 generation=generation,
             )
+        self.autoscaling_condition(generation)
+
+    def autoscaling_condition(self, generation: int | None) -> None:
+        """``Autoscaling``: whether the HPA can act, with its own reason (say, a container
+        without a CPU request), so a slot that cannot scale says why; absent without one."""
+        s, hpa = self.s, self.obs.autoscaler
+        if self.spec.autoscaling is None:
+            s.conditions = [c for c in s.conditions if c.type != "Autoscaling"]
+            return
+        if hpa is None:
+            hpa = AutoscalerState(False, "Pending", "waiting for the HPA controller")
+        s.conditions = set_condition(
+            s.conditions,
+            "Autoscaling",
+            true=hpa.active,
+            reason=hpa.reason,
+            message=hpa.message,
+            now=self.now,
+            generation=generation,
+        )
 
 
 def decide(

@@ -19,7 +19,7 @@ from modelwarden.decide.children import (
     token_secret_name,
     version_label,
 )
-from modelwarden.decide.plan import Observation, Signals
+from modelwarden.decide.plan import AutoscalerState, Observation, Signals
 from modelwarden.evaluator.report import MergedReport
 from modelwarden.k8s.evaluators import merged_report, ready_pods
 from modelwarden.k8s.kube import Kube
@@ -29,6 +29,33 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 COMMAND_ANNOTATION = "modelwarden.io/command"
 ACTOR_ANNOTATION = "modelwarden.io/actor"
+
+
+def autoscaler_state(hpa: Obj) -> AutoscalerState | None:
+    """The HPA's verdict on itself: active when it can read its scale and its metrics; else
+    the first failing condition's reason and message. None until the controller has looked.
+
+    >>> autoscaler_state({"status": {"conditions": [
+    ...     {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale"},
+    ...     {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+    ...      "message": "missing request for cpu in container model"}]}}).reason
+    'FailedGetResourceMetric'
+    >>> autoscaler_state({"status": {}}) is None
+    True
+    """
+    conditions = {
+        c["type"]: c for c in (hpa.get("status") or {}).get("conditions") or [] if "type" in c
+    }
+    relevant = [conditions[t] for t in ("AbleToScale", "ScalingActive") if t in conditions]
+    if not relevant:
+        return None
+    failing = next((c for c in relevant if c.get("status") != "True"), None)
+    shown = failing or relevant[-1]
+    return AutoscalerState(
+        active=failing is None,
+        reason=str(shown.get("reason", "")),
+        message=str(shown.get("message", "")),
+    )
 
 
 @dataclass(frozen=True)
@@ -173,5 +200,12 @@ class Observer:
             actor=slot.annotations.get(ACTOR_ANNOTATION, ""),
             command=slot.annotations.get(COMMAND_ANNOTATION, ""),
             selector=slot_selector(slot.name),
+            autoscaler=await self.autoscaler(slot),
         )
         return obs, pods, token
+
+    async def autoscaler(self, slot: Slot) -> AutoscalerState | None:
+        if slot.spec.autoscaling is None:
+            return None
+        hpa = await self.kube.get("HorizontalPodAutoscaler", slot.namespace, slot.name)
+        return None if hpa is None else autoscaler_state(hpa)

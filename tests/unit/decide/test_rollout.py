@@ -17,7 +17,7 @@ from modelwarden.api.modeldeployment import (
     ModelDeploymentStatus,
 )
 from modelwarden.api.modelversion import ModelVersionSpec
-from modelwarden.decide.plan import Observation, Plan, Signals
+from modelwarden.decide.plan import AutoscalerState, Observation, Plan, Signals
 from modelwarden.decide.rollout import decide
 from modelwarden.decide.stamps import iso
 
@@ -482,3 +482,37 @@ def test_status_reports_the_pod_selector_an_hpa_reads_through_scale() -> None:
     plan = decide(row.spec, row.status, obs)
     assert plan.status.selector == "modelwarden.io/slot=fraud"
     assert plan.status.replicas == 4
+
+
+HPA = {"minReplicas": 2, "maxReplicas": 8}
+NO_CPU_REQUEST = AutoscalerState(False, "FailedGetResourceMetric", "missing request for cpu")
+
+
+@pytest.mark.parametrize(
+    ("autoscaling", "hpa", "expected"),
+    [
+        pytest.param(None, None, None, id="no-autoscaling-no-condition"),
+        pytest.param(HPA, None, ("False", "Pending"), id="hpa-not-seen-yet"),
+        pytest.param(
+            HPA, AutoscalerState(True, "ValidMetricFound", ""), ("True", "ValidMetricFound"),
+            id="hpa-active",
+        ),
+        pytest.param(HPA, NO_CPU_REQUEST, ("False", "FailedGetResourceMetric"), id="hpa-failing"),
+    ],
+)  # fmt: skip
+def test_autoscaling_condition_reports_the_hpa(
+    autoscaling: dict[str, int] | None,
+    hpa: AutoscalerState | None,
+    expected: tuple[str, str] | None,
+) -> None:
+    row = Row(spec(autoscaling=autoscaling), status())
+    plan = decide(row.spec, row.status, replace(row.observation(), autoscaler=hpa))
+    found = [(c.status, c.reason) for c in plan.status.conditions if c.type == "Autoscaling"]
+    assert found == ([expected] if expected else [])
+
+
+def test_autoscaling_condition_goes_when_autoscaling_is_removed() -> None:
+    row = Row(spec(autoscaling=HPA), status())
+    first = decide(row.spec, row.status, replace(row.observation(), autoscaler=NO_CPU_REQUEST))
+    later = decide(spec(), first.status, row.observation())
+    assert [c.type for c in later.status.conditions if c.type == "Autoscaling"] == []
