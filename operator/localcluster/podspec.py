@@ -153,9 +153,16 @@ def volume_files(pod: Obj, volume: Obj, lookup: Lookup, token: Callable[[], str]
 
 
 def rewrite_paths(value: str, mounts: Mapping[str, Path]) -> str:
-    """Replace each in-container mount path prefix in `value` by its local folder."""
-    for mount_path in sorted(mounts, key=len, reverse=True):
-        pattern = re.escape(mount_path.rstrip("/")) + r"(?=/|$|[^\w.-])"
-        local = str(mounts[mount_path]).replace("\\", "\\\\")  # literal in re.sub
-        value = re.sub(pattern, local, value)
-    return value
+    """Replace each in-container mount path in `value` by its local folder, in one pass (a
+    replacement is never rewritten again) and only where a path starts, longest mount first.
+
+    >>> mounts = {"/tmp": Path("/state/tmp"), "/var/run/x": Path("/state/x")}
+    >>> rewrite_paths("--file=/var/run/x/token --scratch /tmp/a /data/tmp", mounts)
+    '--file=/state/x/token --scratch /state/tmp/a /data/tmp'
+    """
+    local = {m.rstrip("/"): str(path) for m, path in mounts.items() if m.rstrip("/")}
+    if not local:
+        return value
+    paths = "|".join(re.escape(m) for m in sorted(local, key=len, reverse=True))
+    pattern = rf"(?<![\w./-])({paths})(?=/|$|[^\w.-])"
+    return re.sub(pattern, lambda match: local[match.group(1)], value)

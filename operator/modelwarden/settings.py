@@ -17,6 +17,8 @@ class OperatorSettings:
     metrics_port: int = 8085
     alerts_port: int = 9095
     """Port of the Alertmanager-compatible webhook receiver."""
+    alerts_token_file: str = ""
+    """File holding the bearer token the alert webhook requires; empty accepts anyone."""
     bind_host: str = "0.0.0.0"
     webhook_port: int = 0
     """Port of the admission webhook (HTTPS, self-signed); 0 runs none and registers none."""

@@ -10,10 +10,12 @@ metrics and take an alert shaped by the chart's rules on its webhook, without on
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -213,13 +215,28 @@ def test_alert_from_the_chart_rules_lands_on_its_slot(installed: Installed) -> N
             }
         ],
     }
-    request = urllib.request.Request(
-        installed.url(9095, "/alerts"),
-        data=json.dumps(payload).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
+
+    def post(token: str) -> urllib.request.Request:
+        headers = {"Content-Type": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return urllib.request.Request(
+            installed.url(9095, "/alerts"),
+            data=json.dumps(payload).encode(),
+            headers=headers,
+            method="POST",
+        )
+
+    # An alert without the chart's token is refused
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(post(""), timeout=10)
+    assert refused.value.code == 401
+    # With the token of the Secret the chart generated, it is recorded on its slot
+    encoded = kubectl(
+        installed.cluster, "get", "secret", "mw-modelwarden-alerts-token", "-n", RELEASE_NS,
+        "-o", "jsonpath={.data.token}",
+    )  # fmt: skip
+    with urllib.request.urlopen(post(base64.b64decode(encoded).decode()), timeout=10) as response:
         assert json.loads(response.read()) == {"received": 1, "recorded": 1}
     alerts = (installed.slot().get("status") or {}).get("alerts") or []
     assert {"name": "ModelwardenDriftCritical", "severity": "Critical"}.items() <= alerts[

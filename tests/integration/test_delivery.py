@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -198,10 +200,18 @@ def test_critical_alerts_roll_back_to_the_standby(
     # Given v2 serving (v3 dropped from the spec) with v1 on standby
     patch_slot(world.api, NS, SLOT, {"spec": {"version": "fraud-v2"}})
     world.eventually("Healthy on v2", lambda: world.status().get("phase") == "Healthy", 60)
-    # And a real Alertmanager routing to the operator's webhook
+    # And an operator webhook that refuses alerts without its bearer token
+    webhook = f"http://127.0.0.1:{world.operator.alerts_port}/alerts"
+    forged = json.dumps({"alerts": [_alert("Forged"), _alert("Forged2")]}).encode()
+    request = urllib.request.Request(webhook, data=forged, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 401
+    # And a real Alertmanager routing to it with the token
     alertmanager = AlertmanagerProcess(
-        f"http://127.0.0.1:{world.operator.alerts_port}/alerts",
+        webhook,
         tmp_path_factory.mktemp("alertmanager"),
+        bearer_token_file=world.operator.alerts_token_file,
     ).start()
     try:
         # When Prometheus-style clients fire two critical alerts for the slot
@@ -213,5 +223,6 @@ def test_critical_alerts_roll_back_to_the_standby(
     status = world.status()
     assert status["stableVersion"] == "fraud-v1"
     assert {a["name"] for a in status["alerts"]} >= {"HighErrorRate", "LatencyBudgetBurn"}
+    assert not {"Forged", "Forged2"} & {a["name"] for a in status["alerts"]}
     world.eventually("v1 scaled up", lambda: (world.deployment_replicas("fraud-v1") or 0) > 0, 30)
     assert "RolledBack" in world.events()

@@ -217,8 +217,12 @@ def world(cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> It
 
 def test_low_traffic_is_insufficient_data_and_does_nothing(world: World) -> None:
     world.eventually("answers", lambda: world.traffic.tally.codes["200"] >= 5, 60)
-    # Then the policy keeps saying InsufficientData, evaluation after evaluation
-    world.eventually("InsufficientData ×3", lambda: world.verdict_held("InsufficientData", 3))
+    # Then the policy keeps saying InsufficientData, evaluation after evaluation, also once
+    # the low traffic reaches the judged window (the first windows may be empty)
+    world.eventually(
+        "InsufficientData ×3 on a window with samples",
+        lambda: world.verdict_held("InsufficientData", 3) and world.policy().get("samples", 0),
+    )
     status = world.policy()
     assert 0 < status["samples"] < MIN_SAMPLES, status
     assert f"{MIN_SAMPLES} needed" in status["message"]

@@ -30,3 +30,8 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 {{- define "modelwarden.image" -}}
 {{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
 {{- end -}}
+
+{{/* The Secret whose key `token` the alert webhook requires as a bearer token. */}}
+{{- define "modelwarden.alertsTokenSecret" -}}
+{{- .Values.alertsWebhook.tokenSecret | default (printf "%s-alerts-token" (include "modelwarden.fullname" .)) -}}
+{{- end -}}

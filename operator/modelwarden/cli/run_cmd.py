@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import click
@@ -35,6 +36,12 @@ from modelwarden.settings import OperatorSettings
     default=9095,
     show_default=True,
     help="Port of the Alertmanager-compatible webhook receiver.",
+)
+@click.option(
+    "--alerts-token-file",
+    default="",
+    help="File with the bearer token alert senders must present (re-read when it changes); "
+    "without it the webhook accepts anyone who can reach it.",
 )
 @click.option(
     "--webhook-port",
@@ -80,6 +87,9 @@ def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
     sidecar = SidecarSettings(
         image=options.pop("sidecar_image"), window=options.pop("evaluator_window")
     )
+    token_file = options["alerts_token_file"]
+    if token_file and not Path(token_file).is_file():
+        raise click.BadParameter(f"{token_file} is not a file", param_hint="--alerts-token-file")
     settings = OperatorSettings(namespaces=namespaces, sidecar=sidecar, **options)
     asyncio.run(
         kopf.operator(

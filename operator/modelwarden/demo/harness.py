@@ -6,6 +6,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -48,15 +49,24 @@ class OperatorProcess:
     alerts_port: int = field(default_factory=free_port)
     extra_args: tuple[str, ...] = ()
     """More ``modelwarden run`` flags, e.g. ``("--webhook-port", "9443")``."""
+    alerts_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    """The bearer token the alert webhook requires (``--alerts-token-file``)."""
     _proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def alerts_token_file(self) -> Path:
+        return self.log_path.with_name(self.log_path.stem + "-alerts-token")
 
     def start(self) -> OperatorProcess:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self.alerts_token_file.write_text(self.alerts_token)
+        self.alerts_token_file.chmod(0o600)
         argv = [
             sys.executable, "-m", "modelwarden.cli.main", "run",
             "--bind-host", "127.0.0.1",
             "--metrics-port", str(self.metrics_port),
             "--alerts-port", str(self.alerts_port),
+            "--alerts-token-file", str(self.alerts_token_file),
             "--evaluator-window", self.evaluator_window,
             *self.extra_args,
         ]  # fmt: skip
@@ -114,6 +124,8 @@ class AlertmanagerProcess:
 
     webhook_url: str
     workdir: Path
+    bearer_token_file: Path | None = None
+    """Sent as ``Authorization: Bearer …`` (the operator's ``--alerts-token-file``)."""
     port: int = field(default_factory=free_port)
     binary: str = "prometheus-alertmanager"
     _proc: subprocess.Popen[bytes] | None = None
@@ -135,12 +147,7 @@ class AlertmanagerProcess:
                         "group_interval": "1s",
                         "repeat_interval": "1h",
                     },
-                    "receivers": [
-                        {
-                            "name": "modelwarden",
-                            "webhook_configs": [{"url": self.webhook_url, "send_resolved": False}],
-                        }
-                    ],
+                    "receivers": [{"name": "modelwarden", "webhook_configs": [self._webhook()]}],
                 }
             )
         )
@@ -155,6 +162,14 @@ class AlertmanagerProcess:
             self._proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
         wait_for("Alertmanager ready", self._ready, 30)
         return self
+
+    def _webhook(self) -> Obj:
+        webhook: Obj = {"url": self.webhook_url, "send_resolved": False}
+        if self.bearer_token_file is not None:
+            webhook["http_config"] = {
+                "authorization": {"type": "Bearer", "credentials_file": str(self.bearer_token_file)}
+            }
+        return webhook
 
     def _ready(self) -> bool:
         try:

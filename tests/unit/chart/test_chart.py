@@ -4,6 +4,7 @@ touches, the CRDs helm installs, and the PrometheusRule it ships."""
 
 from __future__ import annotations
 
+import base64
 import json
 import tarfile
 from pathlib import Path
@@ -28,7 +29,7 @@ from unit.chart.helmtool import (
 )
 
 DEFAULT_KINDS = ["ClusterRole", "ClusterRole", "ClusterRoleBinding", "ClusterRoleBinding",
-                 "Deployment", "Service", "ServiceAccount"]  # fmt: skip
+                 "Deployment", "Secret", "Service", "ServiceAccount"]  # fmt: skip
 
 
 def operator_container(objects: list[Obj]) -> Obj:
@@ -74,6 +75,25 @@ def test_default_render() -> None:
     assert (flags["metrics_port"], flags["alerts_port"], flags["webhook_port"]) == (8085, 9095, 0)
     assert flags["evaluator_window"] == "60s"
     assert not flags["verbose"]
+    # The alert webhook requires the token of the generated Secret, mounted where the flag says
+    [secret] = by_kind(objects, "Secret")
+    assert secret["metadata"]["name"] == "mw-modelwarden-alerts-token"
+    assert len(base64.b64decode(secret["data"]["token"])) == 48
+    assert flags["alerts_token_file"] == "/var/run/modelwarden/alerts/token"
+    assert token_volume(objects) == "mw-modelwarden-alerts-token"
+
+
+def token_volume(objects: list[Obj]) -> str:
+    """The Secret mounted at the directory of ``--alerts-token-file``."""
+    [deployment] = by_kind(objects, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    [mount] = [
+        m for m in operator_container(objects)["volumeMounts"]
+        if m["mountPath"] == "/var/run/modelwarden/alerts"
+    ]  # fmt: skip
+    [volume] = [v for v in pod["volumes"] if v["name"] == mount["name"]]
+    assert volume["secret"]["items"] == [{"key": "token", "path": "token"}]
+    return str(volume["secret"]["secretName"])
 
 
 def test_all_options_render() -> None:
@@ -85,6 +105,9 @@ def test_all_options_render() -> None:
     assert flags["webhook_port"] == 9443
     assert flags["webhook_host"] == "mw-modelwarden.modelwarden-system.svc"
     assert flags["verbose"]
+    # A Secret of the user's own holds the alert token: the chart makes none
+    assert by_kind(objects, "Secret") == []
+    assert token_volume(objects) == "my-alerts-token"
     # Namespaced permissions only where it watches; no cluster-wide binding of them.
     bindings = by_kind(objects, "RoleBinding")
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["mail", "risk"]
