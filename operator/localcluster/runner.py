@@ -91,6 +91,18 @@ class Container:
     waiting: tuple[str, str] | None = ("ContainerCreating", "")
     last_exit: Obj | None = None
     finished: bool = False  # exited under restartPolicy Never/OnFailure: not restarted
+    pre_stop_sleep: float = 0.0  # lifecycle.preStop.sleep.seconds
+
+
+@dataclass
+class Dying:
+    """A process on its way out: SIGTERM at `term_at` (after any preStop sleep)."""
+
+    proc: subprocess.Popen[bytes]
+    directory: Path
+    ip: str
+    term_at: float
+    termed_at: float | None = None
 
 
 @dataclass
@@ -99,6 +111,7 @@ class PodState:
 
     uid: str
     directory: Path
+    ip: str
     containers: dict[str, Container] = field(default_factory=dict)
     token: str = ""
     published: str = ""
@@ -128,7 +141,7 @@ class PodRunner:
         self.secrets = Cache(api.list_secret_for_all_namespaces, self.wake)
         self.lookup = Lookup(config_map=self._config_map, secret=self._secret)
         self.states: dict[str, PodState] = {}
-        self.dying: list[tuple[subprocess.Popen[bytes], float]] = []
+        self.dying: list[Dying] = []
         self.meter: UsageMeter[tuple[str, str]] = UsageMeter()
         self._meter_lock = threading.Lock()
         self._sampled_at = float("-inf")
@@ -153,7 +166,7 @@ class PodRunner:
                 self._sample()
         finally:
             for state in list(self.states.values()):
-                self._forget(state)
+                self._forget(state, graceful=False)
             self._reap(wait=True)
 
     # --- usage (the metrics API's UsageSource) ------------------------------------------
@@ -249,13 +262,20 @@ class PodRunner:
         meta = pod["metadata"]
         if (state := self.states.get(meta["uid"])) is None:
             name = f"{meta['namespace']}_{meta['name']}_{meta['uid'][:8]}"
-            state = PodState(uid=meta["uid"], directory=self.state_dir / "pods" / name)
+            state = PodState(
+                uid=meta["uid"], directory=self.state_dir / "pods" / name, ip=pod["status"]["podIP"]
+            )
             for c in self._mapped(pod):
                 ports = c.get("ports") or []
                 state.containers[c["name"]] = Container(
                     name=c["name"],
                     port=ports[0]["containerPort"] if ports else None,
                     probe=c.get("readinessProbe"),
+                    pre_stop_sleep=float(
+                        ((c.get("lifecycle") or {}).get("preStop") or {})
+                        .get("sleep", {})
+                        .get("seconds", 0)
+                    ),
                     log_path=self.state_dir / "logs" / "pods" / f"{name}_{c['name']}.log",
                 )
             self.states[meta["uid"]] = state
@@ -325,6 +345,12 @@ class PodRunner:
                 c.restarts += 1
                 c.waiting = ("CrashLoopBackOff", tail[-1000:])
                 c.not_before = time.monotonic() + min(2.0 ** min(c.restarts, 5), 30.0)
+        if c.proc is None and any(d.ip == state.ip for d in self.dying):
+            # kwok hands a deleted pod's IP to the next pod at once; a real node frees it only
+            # with the old sandbox, so wait until the old pod's processes (in their preStop
+            # sleep) are gone instead of failing to bind.
+            c.waiting = ("ContainerCreating", f"pod IP {state.ip} still held by a stopping pod")
+            return
         if c.proc is None and time.monotonic() >= c.not_before:
             try:
                 self._start(pod, spec, state, c, mounts)
@@ -431,28 +457,40 @@ class PodRunner:
             status.get("phase", "Running"),
         )
 
-    def _forget(self, state: PodState) -> None:
+    def _forget(self, state: PodState, *, graceful: bool = True) -> None:
+        """Stop the pod's processes as kubelet does: each container's ``preStop`` sleep first
+        (while the pod is already out of its Services' endpoints), then SIGTERM, then SIGKILL
+        after `GRACE_SECONDS`. `graceful=False` (the runner itself stopping) skips the sleep."""
+        now = time.monotonic()
         for c in state.containers.values():
             if c.proc is not None and c.proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(c.proc.pid, signal.SIGTERM)
-                self.dying.append((c.proc, time.monotonic() + GRACE_SECONDS))
+                term_at = now + (c.pre_stop_sleep if graceful else 0.0)
+                self.dying.append(Dying(c.proc, state.directory, state.ip, term_at))
             elif c.proc is not None:
                 (self.pid_dir / str(c.proc.pid)).unlink(missing_ok=True)
-        shutil.rmtree(state.directory, ignore_errors=True)
+        if not any(d.directory == state.directory for d in self.dying):
+            shutil.rmtree(state.directory, ignore_errors=True)
+        self._reap(wait=False)
 
     def _reap(self, wait: bool) -> None:
-        """Collect stopped processes; SIGKILL those past their grace period."""
+        """Signal stopping processes when their time comes and collect them; a pod's folder
+        goes once its last process has ended."""
         while self.dying:
-            still = []
-            for proc, deadline in self.dying:
-                if proc.poll() is not None:
-                    (self.pid_dir / str(proc.pid)).unlink(missing_ok=True)
+            now, still = time.monotonic(), []
+            for d in self.dying:
+                if d.proc.poll() is not None:
+                    (self.pid_dir / str(d.proc.pid)).unlink(missing_ok=True)
                     continue
-                if time.monotonic() > deadline:
+                if d.termed_at is None and now >= d.term_at:
                     with contextlib.suppress(ProcessLookupError):
-                        os.killpg(proc.pid, signal.SIGKILL)
-                still.append((proc, deadline))
+                        os.killpg(d.proc.pid, signal.SIGTERM)
+                    d.termed_at = now
+                elif d.termed_at is not None and now > d.termed_at + GRACE_SECONDS:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.killpg(d.proc.pid, signal.SIGKILL)
+                still.append(d)
+            for gone in {d.directory for d in self.dying} - {d.directory for d in still}:
+                shutil.rmtree(gone, ignore_errors=True)
             self.dying = still
             if not wait:
                 return

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from modelwarden.decide.children import SidecarSettings
+from modelwarden.decide.gates import GovernanceConfig
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,8 @@ class OperatorSettings:
     metrics_port: int = 8085
     alerts_port: int = 9095
     """Port of the Alertmanager-compatible webhook receiver."""
+    governance: GovernanceConfig = field(default_factory=GovernanceConfig)
+    """Approval roles, their groups and the tier table (``--governance-config``)."""
     alerts_token_file: str = ""
     """File holding the bearer token the alert webhook requires; empty accepts anyone."""
     bind_host: str = "0.0.0.0"

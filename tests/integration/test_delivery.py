@@ -20,6 +20,7 @@ import pytest
 from kubernetes import client
 
 from localcluster import LocalCluster
+from modelwarden.decide.children import SidecarSettings
 from modelwarden.demo.harness import (
     AlertmanagerProcess,
     OperatorProcess,
@@ -64,6 +65,11 @@ class World:
             NS, label_selector=f"modelwarden.io/slot={SLOT},modelwarden.io/version={version}"
         ).items
         return items[0].spec.replicas if items else None
+
+    def pods(self, version: str) -> list[str]:
+        selector = f"modelwarden.io/slot={SLOT},modelwarden.io/version={version}"
+        found = client.CoreV1Api(self.api).list_namespaced_pod(NS, label_selector=selector)
+        return [p.metadata.name for p in found.items]
 
     def events(self) -> list[str]:
         core = client.CoreV1Api(self.api)
@@ -127,6 +133,13 @@ def test_good_canary_is_promoted(world: World) -> None:
     assert {"RolloutStarted", "Promoted"} <= set(world.events())
     # And the analysis that promoted it saw real traffic
     assert world.status()["analysis"]["samples"] >= 40
+    # And no request failed on the way, scale-downs included: a removed pod drains (preStop)
+    # after it has left the Service's endpoints, instead of refusing requests sent its way
+    world.eventually("v1 pods gone", lambda: not world.pods("fraud-v1"), 60)
+    time.sleep(SidecarSettings().drain_seconds + 2)  # past their processes' SIGTERM
+    tally = world.traffic.reset()
+    assert set(tally.codes) == {"200"}, tally.codes
+    assert tally.codes["200"] > 100
 
 
 def test_failed_analysis_aborts_to_stable(world: World) -> None:

@@ -9,8 +9,12 @@ from typing import Any
 
 import click
 import kopf
+import yaml
 
+from modelwarden.api.manifest import ManifestError
 from modelwarden.decide.children import SidecarSettings
+from modelwarden.decide.gates import GovernanceConfig
+from modelwarden.decide.governance_file import parse_governance
 from modelwarden.settings import OperatorSettings
 
 
@@ -36,6 +40,12 @@ from modelwarden.settings import OperatorSettings
     default=9095,
     show_default=True,
     help="Port of the Alertmanager-compatible webhook receiver.",
+)
+@click.option(
+    "--governance-config",
+    default="",
+    help="YAML file with the approval roles' groups and the tier table (docs/governance.md); "
+    "what it leaves out keeps the defaults.",
 )
 @click.option(
     "--alerts-token-file",
@@ -90,6 +100,7 @@ def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
     token_file = options["alerts_token_file"]
     if token_file and not Path(token_file).is_file():
         raise click.BadParameter(f"{token_file} is not a file", param_hint="--alerts-token-file")
+    options["governance"] = _governance(options.pop("governance_config"))
     settings = OperatorSettings(namespaces=namespaces, sidecar=sidecar, **options)
     asyncio.run(
         kopf.operator(
@@ -99,3 +110,20 @@ def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
             memo=kopf.Memo(settings=settings),
         )
     )
+
+
+def _governance(path: str) -> GovernanceConfig:
+    """The policy in the file at ``path`` (defaults when empty); a usage error naming every
+    bad field otherwise, so a broken policy stops the operator before it decides anything."""
+    if not path:
+        return GovernanceConfig()
+    try:
+        document = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as err:
+        raise click.BadParameter(str(err), param_hint="--governance-config") from err
+    if not isinstance(document, dict):
+        raise click.BadParameter("must hold a mapping", param_hint="--governance-config")
+    try:
+        return parse_governance(document)
+    except ManifestError as err:
+        raise click.BadParameter(str(err), param_hint="--governance-config") from err

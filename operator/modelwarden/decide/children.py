@@ -74,6 +74,10 @@ class SidecarSettings:
     resources: dict[str, Any] = field(default_factory=_default_resources)
     window: str = "60s"
     """Tumbling window of the sidecar's summaries; analysis reads the last closed one."""
+    drain_seconds: int = 5
+    """``preStop`` sleep of every container of a model pod: a pod being removed (scale-down,
+    promotion, rollback) keeps answering while Services and meshes stop sending it traffic,
+    instead of refusing the requests already on their way. 0 turns it off."""
 
 
 def bounded_name(text: str) -> str:
@@ -255,6 +259,18 @@ def deployment(
     pod would be replaced at the moment it starts taking all the traffic.
     """
     labels = pod_labels(slot.name, workload.version)
+    settings = sidecar or SidecarSettings()
+    containers = [
+        _model_container(runtime),
+        _evaluator_container(runtime, settings, profile),
+    ]
+    pod: Obj = {"containers": containers, "volumes": _volumes(slot.name, profile)}
+    if settings.drain_seconds:
+        # Both containers: a model server stopping at once would fail the requests its still
+        # draining sidecar forwards. Needs Kubernetes 1.30+ (the preStop sleep action).
+        for container in containers:
+            container["lifecycle"] = {"preStop": {"sleep": {"seconds": settings.drain_seconds}}}
+        pod["terminationGracePeriodSeconds"] = settings.drain_seconds + 30
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -264,16 +280,7 @@ def deployment(
         "spec": {
             "replicas": workload.replicas,
             "selector": {"matchLabels": labels},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "containers": [
-                        _model_container(runtime),
-                        _evaluator_container(runtime, sidecar or SidecarSettings(), profile),
-                    ],
-                    "volumes": _volumes(slot.name, profile),
-                },
-            },
+            "template": {"metadata": {"labels": labels}, "spec": pod},
         },
     }
 

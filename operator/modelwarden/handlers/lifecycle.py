@@ -9,7 +9,6 @@ import aiohttp
 import kopf
 from prometheus_client import start_http_server
 
-from modelwarden.decide.gates import GovernanceConfig
 from modelwarden.handlers import alerts_webhook
 from modelwarden.handlers.context import OperatorContext
 from modelwarden.k8s.kube import Kube
@@ -34,7 +33,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 120
     own: OperatorSettings = memo.settings
-    memo.governance = GovernanceConfig()
+    memo.governance = own.governance
     if own.webhook_port:
         _serve_admission(settings, own)
     kube = await Kube.connect()

@@ -15,6 +15,7 @@ import yaml
 
 from localcluster.build import REPO_ROOT
 from modelwarden.cli.run_cmd import run as run_command
+from modelwarden.decide.governance_file import parse_governance
 from modelwarden.k8s.kube import KINDS
 from unit.chart.helmtool import (
     ALL_OPTIONS,
@@ -80,6 +81,7 @@ def test_default_render() -> None:
     assert secret["metadata"]["name"] == "mw-modelwarden-alerts-token"
     assert len(base64.b64decode(secret["data"]["token"])) == 48
     assert flags["alerts_token_file"] == "/var/run/modelwarden/alerts/token"
+    assert flags["governance_config"] == ""  # the documented defaults
     assert token_volume(objects) == "mw-modelwarden-alerts-token"
 
 
@@ -108,6 +110,12 @@ def test_all_options_render() -> None:
     # A Secret of the user's own holds the alert token: the chart makes none
     assert by_kind(objects, "Secret") == []
     assert token_volume(objects) == "my-alerts-token"
+    # The governance policy is a ConfigMap the operator reads (and accepts) at start
+    assert flags["governance_config"] == "/etc/modelwarden/governance/governance.yaml"
+    [policy] = [c for c in by_kind(objects, "ConfigMap") if "governance.yaml" in c["data"]]
+    config = parse_governance(yaml.safe_load(policy["data"]["governance.yaml"]))
+    assert config.role_groups["ml-lead"] == ("oidc:ml-leads",)
+    assert config.lineage_required_tiers == frozenset({1})
     # Namespaced permissions only where it watches; no cluster-wide binding of them.
     bindings = by_kind(objects, "RoleBinding")
     assert sorted(b["metadata"]["namespace"] for b in bindings) == ["mail", "risk"]
@@ -131,6 +139,8 @@ def test_dashboards_configmaps_hold_the_dashboard_files() -> None:
     objects = render("-f", str(ALL_OPTIONS))
     shipped: dict[str, Any] = {}
     for config_map in by_kind(objects, "ConfigMap"):
+        if "governance.yaml" in config_map["data"]:
+            continue
         assert config_map["metadata"]["labels"]["grafana_dashboard"] == "1"
         assert config_map["metadata"]["namespace"] == "monitoring"
         assert config_map["metadata"]["annotations"] == {"grafana_folder": "modelwarden"}

@@ -166,7 +166,24 @@ def test_model_container_is_the_runtime() -> None:
         "args": ["--model-name", "fraud"],
         "env": [{"name": "THREADS", "value": "2"}],
         "resources": {"requests": {"cpu": "250m"}},
+        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}},
     }
+
+
+@pytest.mark.parametrize(
+    ("drain", "lifecycle", "grace"),
+    [
+        pytest.param(5, {"preStop": {"sleep": {"seconds": 5}}}, 35, id="default-5s"),
+        pytest.param(0, None, None, id="off"),
+    ],
+)
+def test_every_container_drains_before_it_is_stopped(
+    drain: int, lifecycle: dict[str, Any] | None, grace: int | None
+) -> None:
+    body = deployment(SLOT, WORKLOAD, RUNTIME, sidecar=SidecarSettings(drain_seconds=drain))
+    pod = body["spec"]["template"]["spec"]
+    assert [c.get("lifecycle") for c in pod["containers"]] == [lifecycle, lifecycle]
+    assert pod.get("terminationGracePeriodSeconds") == grace
 
 
 def test_editing_a_manifest_never_edits_the_spec() -> None:
