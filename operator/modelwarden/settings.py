@@ -16,6 +16,8 @@ class OperatorSettings:
     prometheus_url: str = ""
     """Default Prometheus for ``prometheus`` analysis checks; unset means no answer."""
     metrics_port: int = 8085
+    health_port: int = 0
+    """Port of kopf's liveness endpoint ``/healthz``; 0 serves none."""
     alerts_port: int = 9095
     """Port of the Alertmanager-compatible webhook receiver."""
     governance: GovernanceConfig = field(default_factory=GovernanceConfig)

@@ -42,6 +42,14 @@ from modelwarden.settings import OperatorSettings
     help="Port of the Alertmanager-compatible webhook receiver.",
 )
 @click.option(
+    "--health-port",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Port of GET /healthz (kopf's liveness endpoint, answered from the operator's own "
+    "event loop, so a stuck operator fails it); 0 = off.",
+)
+@click.option(
     "--governance-config",
     default="",
     help="YAML file with the approval roles' groups and the tier table (docs/governance.md); "
@@ -102,12 +110,14 @@ def run(namespaces: tuple[str, ...], verbose: bool, **options: Any) -> None:
         raise click.BadParameter(f"{token_file} is not a file", param_hint="--alerts-token-file")
     options["governance"] = _governance(options.pop("governance_config"))
     settings = OperatorSettings(namespaces=namespaces, sidecar=sidecar, **options)
+    health = settings.health_port
     asyncio.run(
         kopf.operator(
             clusterwide=not namespaces,
             namespaces=namespaces,
             standalone=True,
             memo=kopf.Memo(settings=settings),
+            liveness_endpoint=f"http://{settings.bind_host}:{health}/healthz" if health else None,
         )
     )
 

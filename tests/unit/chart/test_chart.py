@@ -82,6 +82,12 @@ def test_default_render() -> None:
     assert len(base64.b64decode(secret["data"]["token"])) == 48
     assert flags["alerts_token_file"] == "/var/run/modelwarden/alerts/token"
     assert flags["governance_config"] == ""  # the documented defaults
+    # Probes ask the operator's event loop itself, not just a listening socket
+    container = operator_container(objects)
+    assert flags["health_port"] == 8086
+    assert {"name": "health", "containerPort": 8086} in container["ports"]
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"] == {"path": "/healthz", "port": "health"}
     assert token_volume(objects) == "mw-modelwarden-alerts-token"
 
 
@@ -160,7 +166,7 @@ def test_operator_pod_is_locked_down() -> None:
     assert container["securityContext"]["capabilities"]["drop"] == ["ALL"]
     port_names = {p["name"] for p in container["ports"]}
     for probe in ("livenessProbe", "readinessProbe"):
-        assert container[probe]["tcpSocket"]["port"] in port_names
+        assert container[probe]["httpGet"]["port"] in port_names
 
 
 def test_rbac_covers_every_kind_the_operator_touches() -> None:
