@@ -480,6 +480,8 @@ class PodRunner:
             for d in self.dying:
                 if d.proc.poll() is not None:
                     (self.pid_dir / str(d.proc.pid)).unlink(missing_ok=True)
+                    after = f"{now - d.termed_at:.1f}s after SIGTERM" if d.termed_at else "early"
+                    log.info("pid %d of %s ended (%s)", d.proc.pid, d.directory.name, after)
                     continue
                 if d.termed_at is None and now >= d.term_at:
                     with contextlib.suppress(ProcessLookupError):

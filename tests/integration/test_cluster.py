@@ -423,3 +423,39 @@ def test_resource_metrics_api_reports_the_pod_processes(cluster: LocalCluster) -
     assert refused.returncode != 0
     assert "forbidden" in refused.stderr
     cluster.kubectl_run("delete", "deployment", "burner", "-n", namespace)  # stop spinning
+
+
+def test_pre_stop_sleep_keeps_a_deleted_pod_answering_until_it_ends(
+    cluster: LocalCluster,
+) -> None:
+    # Given a pod whose container sleeps 4 s in preStop, as model pods do to drain
+    namespace = _namespace(cluster, "drain")
+    drained = _deployment(
+        "drained",
+        "localtest/http-echo:1",
+        1,
+        ports=[{"name": "http", "containerPort": 8080}],
+        lifecycle={"preStop": {"sleep": {"seconds": 4}}},
+    )
+    cluster.kubectl_run("apply", "-n", namespace, "-f", "-", input=yaml.safe_dump(drained))
+    wait_until(
+        lambda: sum(_ready(p) for p in _pods(cluster, namespace, "app=drained")) == 1,
+        "a Ready pod",
+    )
+    [pod] = _pods(cluster, namespace, "app=drained")
+    ip = pod["status"]["podIP"]
+    # When the Deployment is scaled to zero and the pod object is gone
+    cluster.kubectl_run("scale", "deployment", "drained", "-n", namespace, "--replicas=0")
+    wait_until(lambda: not _pods(cluster, namespace, "app=drained"), "the pod object gone")
+    # Then its process still answers (it is in its preStop sleep)
+    assert _http_get(ip, 8080, "/")[0] == 200
+
+    # And afterwards it gets SIGTERM and stops listening
+    def refused() -> bool:
+        try:
+            _http_get(ip, 8080, "/")
+        except OSError:
+            return True
+        return False
+
+    wait_until(refused, "the process to stop after its preStop sleep", timeout=30)

@@ -127,6 +127,9 @@ async def _run(kind: str, config: EvaluatorConfig) -> None:
     await stop.wait()
     listener.close()
     await listener.wait_closed()
+    # Idle keep-alive connections (the operator pulling reports) close now; only requests in
+    # flight get up to 5 s. Without this, shutdown waits out the timeout on every idle one.
+    server.pre_shutdown()
     await server.shutdown(5.0)
     await app.close()
 

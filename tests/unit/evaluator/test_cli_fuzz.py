@@ -142,3 +142,27 @@ def test_cli_help_lists_the_commands():
     proxy_help = CliRunner().invoke(cli, ["evaluator", "proxy", "--help"])
     assert "--shadow-percent" in proxy_help.output
     assert "--halt-file" in proxy_help.output
+
+
+def test_sigterm_closes_idle_keep_alive_connections_at_once(tmp_path: Path) -> None:
+    # Given a proxy with an idle keep-alive connection (as the operator's report pulls keep)
+    port = free_port()
+    proxy = subprocess.Popen(
+        [sys.executable, "-m", "modelwarden.cli.main", "evaluator", "proxy",
+         "--host", "127.0.0.1", "--port", str(port), "--upstream", f"http://127.0.0.1:{free_port()}"]
+    )  # fmt: skip
+    try:
+        wait_ready(port, proxy, "/healthz")
+        idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+        idle.sendall(b"GET /healthz HTTP/1.1\r\nHost: proxy\r\n\r\n")
+        assert idle.recv(4096).startswith(b"HTTP/1.1 200")
+        # When it is told to stop
+        proxy.terminate()
+        # Then the idle connection is closed without waiting out the in-flight grace (5 s)
+        # meant for requests still being answered, and the process exits cleanly
+        idle.settimeout(4.0)
+        assert idle.recv(1) == b""
+        assert proxy.wait(timeout=4.0) == 0
+    finally:
+        proxy.kill()
+        proxy.wait()
