@@ -235,6 +235,26 @@ def test_recorded_approvals_cannot_be_edited_or_removed(world: World) -> None:
     assert world.mv("credit-1")["spec"]["approvals"] == recorded
 
 
+def test_a_manifest_kept_in_git_can_be_applied_again_with_one_more_approval(
+    world: World,
+) -> None:
+    # Given a ModelVersion manifest holding alice's approval, applied by alice (stamped)
+    manifest = model_version("gitops-1", "gitops", 3, auc=0.9)
+    manifest["spec"]["approvals"] = [{"role": "ml-lead", "decision": "approve", "comment": "lgtm"}]
+    done = world.kubectl("apply", "-f", "-", user="alice", input=yaml.safe_dump(manifest))
+    assert done.returncode == 0, done.stderr
+    first = world.mv("gitops-1")["spec"]["approvals"][0]
+    assert first["by"] == "alice"
+    # When the manifest in git gains bob's approval and is applied again (no stamps in it)
+    manifest["spec"]["approvals"].append({"role": "compliance", "decision": "approve"})
+    done = world.kubectl("apply", "-f", "-", user="bob", input=yaml.safe_dump(manifest))
+    # Then it is accepted: alice's approval keeps its stamps, bob's is stamped as his
+    assert done.returncode == 0, done.stderr
+    approvals = world.mv("gitops-1")["spec"]["approvals"]
+    assert approvals[0] == first
+    assert (approvals[1]["by"], approvals[1]["role"]) == ("bob", "compliance")
+
+
 def test_a_user_without_rights_gets_a_clear_error(world: World) -> None:
     done = world.warden("approve", "mv/credit-1", "--role", "peer", user="mallory")
     assert done.returncode != 0

@@ -5,7 +5,9 @@ An approval is evidence only if nobody can forge or rewrite it. The webhook ther
 * stamps every *new* approval with the authenticated user, their groups and the server time,
   overwriting whatever the submitter wrote in ``by``, ``groups`` and ``at``;
 * treats recorded approvals as append-only: editing or removing ``spec.approvals[i]`` is
-  refused (an approver withdraws a decision by appending a new one);
+  refused (an approver withdraws a decision by appending a new one); re-applying the same
+  decision without its stamps (a manifest kept in git, synced again) restores the recorded
+  stamps instead, so a GitOps sync is not refused as an edit;
 * refuses an approval in a role the user's groups may not hold
   (``GovernanceConfig.role_groups``).
 """
@@ -31,16 +33,19 @@ class AdmissionDecision:
     patched_approvals: tuple[Approval, ...] = field(default_factory=tuple)
     stamped: tuple[int, ...] = field(default_factory=tuple)
     """Indices of the approvals that were new, and so stamped."""
+    restored: tuple[int, ...] = field(default_factory=tuple)
+    """Indices of recorded approvals re-sent without their stamps, given them back."""
 
     def json_patch(self) -> list[dict[str, Any]]:
-        """RFC 6902 operations for a mutating webhook: replace each stamped approval."""
+        """RFC 6902 operations for a mutating webhook: replace each stamped or restored
+        approval."""
         return [
             {
                 "op": "replace",
                 "path": f"/spec/approvals/{i}",
                 "value": self.patched_approvals[i].model_dump(by_alias=True, exclude_none=True),
             }
-            for i in self.stamped
+            for i in sorted((*self.restored, *self.stamped))
         ]
 
 
@@ -65,13 +70,16 @@ def review_approvals(
     ('bob', '2026-11-23T12:00:00Z')
     """
     recorded = old.approvals if old is not None else []
+    restored = []
     for i, before in enumerate(recorded):
         if i >= len(new.approvals):
             return AdmissionDecision(
                 allowed=False,
                 message=f"spec.approvals[{i}] was removed: recorded approvals are append-only",
             )
-        if new.approvals[i] != before:
+        if _same_decision_unstamped(new.approvals[i], before):
+            restored.append(i)
+        elif new.approvals[i] != before:
             return AdmissionDecision(
                 allowed=False,
                 message=f"spec.approvals[{i}] was edited: recorded approvals are append-only;"
@@ -94,13 +102,29 @@ def review_approvals(
                 f" the role needs membership of one of: {', '.join(allowed_groups)}",
             )
     stamp = {"by": user, "groups": list(groups), "at": iso(now)}
-    patched = [a.model_copy(update=stamp) if i in fresh else a for i, a in enumerate(new.approvals)]
+    patched = [
+        a.model_copy(update=stamp) if i in fresh else recorded[i] if i in restored else a
+        for i, a in enumerate(new.approvals)
+    ]
     return AdmissionDecision(
         allowed=True,
         message=f"stamped {len(fresh)} new approval(s) by {user}" if fresh else "",
         patched_approvals=tuple(patched),
         stamped=tuple(fresh),
+        restored=tuple(restored),
     )
+
+
+def _same_decision_unstamped(sent: Approval, recorded: Approval) -> bool:
+    """``sent`` is ``recorded`` as its manifest says it (role, decision, comment) with none of
+    the stamps: the same decision applied again, not an edit."""
+    unstamped = sent.by is None and sent.groups is None and sent.at is None
+    same = (sent.role, sent.decision, sent.comment) == (
+        recorded.role,
+        recorded.decision,
+        recorded.comment,
+    )
+    return unstamped and same and sent != recorded
 
 
 def check_single_production(

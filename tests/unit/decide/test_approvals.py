@@ -129,6 +129,16 @@ def test_an_update_without_new_approvals_patches_nothing():
             "spec.approvals[0] was edited",
             id="inserted-before",
         ),
+        pytest.param(
+            spec({"role": "ml-lead", "decision": "reject", "comment": "ok"}),
+            "spec.approvals[0] was edited",
+            id="unstamped-but-flipped",
+        ),
+        pytest.param(
+            spec({"role": "ml-lead", "decision": "approve", "comment": "ok", "by": "mallory"}),
+            "spec.approvals[0] was edited",
+            id="partly-stamped-is-an-edit",
+        ),
     ],
 )
 def test_recorded_approvals_are_append_only(new, message):
@@ -209,3 +219,21 @@ def test_single_production(stage, others, refused_by):
             f"v2 cannot enter Production: {refused_by} of model fraud is already in Production;"
             " archive it first"
         )
+
+
+def test_reapplied_manifest_without_stamps_gets_the_recorded_stamps_back():
+    # Given a recorded, stamped approval; When the manifest it came from (no stamps) is
+    # applied again together with one new approval (a GitOps sync after a pull request)
+    unstamped = {"role": "ml-lead", "decision": "approve", "comment": "ok"}
+    new = {"role": "peer", "decision": "approve"}
+    decision = review(spec(RECORDED), spec(unstamped, new))
+    # Then it is allowed: the old decision keeps alice's stamps, the new one gets bob's
+    assert decision.allowed
+    assert decision.patched_approvals[0].by == "alice"
+    assert decision.patched_approvals[0].at == RECORDED["at"]
+    assert decision.patched_approvals[1].by == "bob"
+    assert [op["path"] for op in decision.json_patch()] == [
+        "/spec/approvals/0",
+        "/spec/approvals/1",
+    ]
+    assert decision.json_patch()[0]["value"] == RECORDED
