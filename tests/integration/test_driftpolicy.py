@@ -402,3 +402,51 @@ def test_missing_profile_is_explained_in_status_and_event(world: World) -> None:
     world.eventually("event", lambda: "CannotEvaluate" in world.events("zz-broken"), 10)
     assert world.policy("zz-broken")["verdict"] == "InsufficientData"
     assert world.jobs("zz-broken") == []
+
+
+PREDICTION_POLICY = {
+    "apiVersion": f"{GROUP}/{VERSION}",
+    "kind": "DriftPolicy",
+    "metadata": {"name": "fraud-prediction"},
+    "spec": {
+        "deployment": SLOT,
+        "reference": {"configMapRef": {"name": "fraud-ref"}},
+        "window": {"duration": "5s", "minSamples": MIN_SAMPLES // 2},
+        "interval": "5s",
+        "prediction": {"method": "psi", "warning": 0.1, "critical": 0.5},
+        "actions": {"warning": [], "critical": []},
+    },
+}
+
+
+def test_a_canary_breaching_a_policy_is_aborted_by_its_analysis(world: World) -> None:
+    def slot() -> dict[str, Any]:
+        status: dict[str, Any] = get_slot(world.api, NS, SLOT).get("status") or {}
+        return status
+
+    # Given v1 serving, a policy on the prediction distribution (no actions of its own), and
+    # an analysis that judges each canary by that policy
+    world.apply(PREDICTION_POLICY)
+    checks = [
+        {"errorRate": {"max": 0.1}},
+        {"driftPolicy": {"name": "fraud-prediction", "failOn": "Critical"}},
+    ]
+    analysis = {"interval": "5s", "minSamples": 20, "failureLimit": 0, "checks": checks}
+    patch_slot(world.api, NS, SLOT, {"spec": {"version": "fraud-v1", "analysis": analysis}})
+    world.eventually(
+        "Healthy on v1",
+        lambda: slot().get("stableVersion") == "fraud-v1" and slot().get("phase") == "Healthy",
+        120,
+    )
+    stable = lambda: world.verdict_held("Stable", 1, "fraud-prediction")  # noqa: E731
+    world.eventually("v1 predictions Stable", stable)
+    # When v2, whose scores are shifted (+2 on the logit), is rolled out as a canary
+    patch_slot(world.api, NS, SLOT, {"spec": {"version": "fraud-v2"}})
+    # Then the policy judges the canary's own traffic Critical while the stable's stays
+    # Stable, and the slot's analysis aborts the rollout on the canary's verdict
+    world.eventually("aborted", lambda: slot().get("phase") == "Aborted", 180)
+    assert "DriftPolicy fraud-prediction is Critical" in slot()["analysis"]["message"]
+    policy = world.policy("fraud-prediction")
+    assert (policy["canary"]["version"], policy["canary"]["verdict"]) == ("fraud-v2", "Critical")
+    assert policy["verdict"] == "Stable"
+    assert slot()["stableVersion"] == "fraud-v1"

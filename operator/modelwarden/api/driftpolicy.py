@@ -226,7 +226,8 @@ class RetrainRecord(StatusModel):
 
 
 class CanaryVerdict(StatusModel):
-    """The canary's traffic, judged by the same checks; reported only, never acted on."""
+    """The canary's traffic, judged by the same checks. The policy's actions never fire on it;
+    a ModelDeployment whose analysis has a ``driftPolicy`` check judges its canary by it."""
 
     version: str
     verdict: PolicyVerdict = "InsufficientData"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from modelwarden.api.modeldeployment import AnalysisCheck, Verdict
 from modelwarden.decide.plan import Signals
 
-_SEVERITY_RANK = {"Stable": 0, "InsufficientData": 0, "Warning": 1, "Critical": 2}
+_SEVERITY_RANK = {"Stable": 0, "Warning": 1, "Critical": 2}
 
 
 @dataclass(frozen=True)
@@ -93,6 +93,8 @@ def _judge(
         verdict = drift_verdicts.get(name)
         if verdict is None:
             return [], [f"DriftPolicy {name} has no verdict yet"]
+        if verdict == "InsufficientData":
+            return [], [f"DriftPolicy {name} has too few samples for a verdict"]
         if _SEVERITY_RANK.get(verdict, 0) >= _SEVERITY_RANK[check.drift_policy.fail_on]:
             return [f"DriftPolicy {name} is {verdict}"], []
     if check.prometheus is not None:

@@ -31,6 +31,21 @@ COMMAND_ANNOTATION = "modelwarden.io/command"
 ACTOR_ANNOTATION = "modelwarden.io/actor"
 
 
+def verdict_for(policy_status: Obj, canary: str) -> str | None:
+    """The DriftPolicy verdict a slot's analysis judges: during a rollout the canary's own
+    (the policy judges the canary's traffic separately), else the stable traffic's. None
+    while there is none yet, so the analysis waits instead of judging the wrong traffic.
+
+    >>> status = {"verdict": "Stable", "canary": {"version": "v2", "verdict": "Critical"}}
+    >>> verdict_for(status, ""), verdict_for(status, "v2"), verdict_for(status, "v3")
+    ('Stable', 'Critical', None)
+    """
+    if not canary:
+        return policy_status.get("verdict") or None
+    judged = policy_status.get("canary") or {}
+    return (judged.get("verdict") or None) if judged.get("version") == canary else None
+
+
 def autoscaler_state(hpa: Obj) -> AutoscalerState | None:
     """The HPA's verdict on itself: active when it can read its scale and its metrics; else
     the first failing condition's reason and message. None until the controller has looked.
@@ -135,7 +150,8 @@ class Observer:
         for check in slot.spec.analysis.checks:
             if check.drift_policy is not None:
                 body = await self.kube.get("DriftPolicy", slot.namespace, check.drift_policy.name)
-                verdict = ((body or {}).get("status") or {}).get("verdict")
+                status = (body or {}).get("status") or {}
+                verdict = verdict_for(status, slot.status.canary_version)
                 if verdict:
                     verdicts[check.drift_policy.name] = verdict
         return verdicts
