@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: help deps system-deps test unit integration lint crds check-crds demo bench bench-drift bench-evaluator \
+.PHONY: help image deps system-deps test unit integration lint crds check-crds demo bench bench-drift bench-evaluator \
         controlplane cluster-up cluster-down kind-up chart-test clean
 
 help: ## list the targets
@@ -64,6 +64,9 @@ cluster-up: controlplane ## start the local control plane; kubeconfig at .cluste
 
 cluster-down: deps ## stop the local control plane and every process it started
 	$(BIN)/python -m localcluster down
+
+image: ## (needs Docker; not run in CI) build modelwarden/modelwarden:<version> from the Dockerfile
+	docker build -t modelwarden/modelwarden:$$(sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml) .
 
 kind-up: ## (needs Docker; not run in CI) a kind cluster with the CRDs installed
 	kind create cluster --name modelwarden

@@ -216,3 +216,17 @@ def test_rendered_prometheus_rule_is_the_rule_file(tmp_path: Path) -> None:
     extracted = tmp_path / "rendered.rules.yaml"
     extracted.write_text(yaml.safe_dump(rule["spec"]))
     run([promtool_binary(), "check", "rules", extracted])
+
+
+def test_the_dockerfile_builds_the_image_the_chart_runs() -> None:
+    # The image is not built here (no Docker engine); what the chart relies on is checked.
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text().splitlines()
+    chart = yaml.safe_load((CHART / "Chart.yaml").read_text())
+    project = (REPO_ROOT / "pyproject.toml").read_text()
+    pod = by_kind(render(), "Deployment")[0]["spec"]["template"]["spec"]
+    assert 'ENTRYPOINT ["modelwarden"]' in dockerfile
+    assert operator_container(render())["command"] == ["modelwarden"]
+    assert f"USER {pod['securityContext']['runAsUser']}:{pod['securityContext']['runAsGroup']}" in (
+        dockerfile
+    )
+    assert f'version = "{chart["appVersion"]}"' in project  # `make image` tags this version
