@@ -141,6 +141,12 @@ INVALID_CASES: list[InvalidCase] = [
         _set("analysis.checks.0", {"prometheus": {"query": "up"}}),
     ),
     _case(
+        "mdep-prometheus-unknown-placeholder",
+        MDEP,
+        "spec.analysis.checks[0].prometheus.query",
+        _set("analysis.checks.0", {"prometheus": {"query": "x{v='{{canary}}'}", "max": 1}}),
+    ),
+    _case(
         "mdep-shadow-settings-on-canary",
         MDEP,
         "spec.strategy.shadow",

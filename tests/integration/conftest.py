@@ -94,13 +94,16 @@ def _demo_slot(
     namespace: str,
     slot: str,
     versions: tuple[str, ...],
+    operator_args: tuple[str, ...] = (),
     **spec: Any,
 ) -> Iterator[client.ApiClient]:
-    """Given an operator process and a namespace holding the demo's ModelVersions
-    (``versions``, e.g. ``("v1", "v2")``) and a slot made from the demo ModelDeployment with
-    ``spec`` overriding its fields; the operator stops when the block ends."""
+    """Given an operator process (with ``operator_args`` as extra ``modelwarden run`` flags)
+    and a namespace holding the demo's ModelVersions (``versions``, e.g. ``("v1", "v2")``)
+    and a slot made from the demo ModelDeployment with ``spec`` overriding its fields; the
+    operator stops when the block ends."""
 
-    operator = OperatorProcess(cluster.kubeconfig, log_dir / "operator.log").start()
+    log = log_dir / "operator.log"
+    operator = OperatorProcess(cluster.kubeconfig, log, extra_args=operator_args).start()
     cluster.kubectl_run("create", "namespace", namespace)
     for version in versions:
         manifest = DEMO / f"modelversion-{version}.yaml"
@@ -125,9 +128,13 @@ def demo_slot(
     """``demo_slot(namespace, slot, versions, **spec)``: see :func:`_demo_slot`."""
 
     def start(
-        namespace: str, slot: str, versions: tuple[str, ...], **spec: Any
+        namespace: str,
+        slot: str,
+        versions: tuple[str, ...],
+        operator_args: tuple[str, ...] = (),
+        **spec: Any,
     ) -> AbstractContextManager[client.ApiClient]:
         log_dir = tmp_path_factory.mktemp(f"operator-{namespace}")
-        return _demo_slot(cluster, log_dir, namespace, slot, versions, **spec)
+        return _demo_slot(cluster, log_dir, namespace, slot, versions, operator_args, **spec)
 
     return start

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
@@ -186,7 +187,8 @@ class DriftPolicyCheck(ApiModel):
 
 class PrometheusCheck(ApiModel):
     query: Annotated[str, StringConstraints(min_length=1, max_length=4096)]
-    """PromQL returning one scalar or single-sample vector."""
+    """PromQL returning one scalar or single-sample vector. ``{{version}}`` (the version under
+    analysis), ``{{stable}}``, ``{{slot}}`` and ``{{namespace}}`` are filled in each time."""
     address: Annotated[str, StringConstraints(max_length=512)] | None = None
     """Prometheus base URL; the operator's default when unset."""
     max: float | None = None
@@ -198,6 +200,16 @@ class PrometheusCheck(ApiModel):
             message="a prometheus check needs max, min or both",
             field=".query",
             check=lambda p: p.max is not None or p.min is not None,
+        ),
+        CelRule(
+            rule=r"self.query.findAll('{{[^}]*}}').all(p, p.matches("
+            r"'^{{\\s*(version|stable|slot|namespace)\\s*}}$'))",
+            message="query placeholders are {{version}}, {{stable}}, {{slot}} and {{namespace}}",
+            field=".query",
+            check=lambda p: all(
+                re.fullmatch(r"{{\s*(version|stable|slot|namespace)\s*}}", m)
+                for m in re.findall(r"{{[^}]*}}", p.query)
+            ),
         ),
     )
 

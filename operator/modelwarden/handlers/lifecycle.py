@@ -45,7 +45,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
         kube=kube,
         http=http,
         recorder=recorder,
-        observer=Observer(kube, http),
+        observer=Observer(kube, http, prometheus_url=own.prometheus_url),
         realiser=Realiser(kube, http, own.sidecar),
     )
     memo.ctx = ctx

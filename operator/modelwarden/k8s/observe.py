@@ -20,10 +20,12 @@ from modelwarden.decide.children import (
     version_label,
 )
 from modelwarden.decide.plan import AutoscalerState, Observation, Signals
+from modelwarden.decide.promql import render
 from modelwarden.evaluator.report import MergedReport
 from modelwarden.k8s.evaluators import merged_report, ready_pods
 from modelwarden.k8s.kube import Kube
 from modelwarden.providers.base import MetricProvider
+from modelwarden.providers.prometheus import PrometheusProvider
 
 log = logging.getLogger(__name__)
 Obj = dict[str, Any]
@@ -123,7 +125,15 @@ def signals_of(report: MergedReport | None) -> Signals | None:
 class Observer:
     kube: Kube
     http: aiohttp.ClientSession
-    prometheus: MetricProvider | None = None
+    prometheus_url: str = ""
+    """The operator's default Prometheus (``--prometheus-url``) for checks without an
+    ``address`` of their own."""
+
+    def metric_provider(self, address: str | None) -> MetricProvider | None:
+        """The provider a check's query goes to; None when neither it nor the operator names
+        a Prometheus (the check then never passes: no answer is not a pass)."""
+        url = address or self.prometheus_url
+        return PrometheusProvider(url, self.http) if url else None
 
     async def versions(self, slot: Slot) -> tuple[dict[str, ModelVersionSpec], frozenset[str]]:
         """The referenced ModelVersions' specs, and which of them carry their approvals."""
@@ -157,18 +167,28 @@ class Observer:
         return verdicts
 
     async def prometheus_values(self, slot: Slot) -> dict[str, float | None]:
+        """Each prometheus check's value, keyed by its query as written; placeholders are
+        filled in for the version under analysis (the canary during a rollout)."""
         values: dict[str, float | None] = {}
+        status = slot.status
         for check in slot.spec.analysis.checks:
             if check.prometheus is None:
                 continue
-            if self.prometheus is None:
-                values[check.prometheus.query] = None
+            query = render(
+                check.prometheus.query,
+                namespace=slot.namespace,
+                slot=slot.name,
+                stable=status.stable_version,
+                version=status.canary_version or status.stable_version,
+            )
+            provider = self.metric_provider(check.prometheus.address)
+            values[check.prometheus.query] = None
+            if provider is None:
                 continue
             try:
-                values[check.prometheus.query] = await self.prometheus.query(check.prometheus.query)
+                values[check.prometheus.query] = await provider.query(query)
             except Exception as exc:  # an offline or failing provider is "no answer"
-                log.warning("prometheus query %r failed: %s", check.prometheus.query, exc)
-                values[check.prometheus.query] = None
+                log.warning("prometheus query %r failed: %s", query, exc)
         return values
 
     async def observe(self, slot: Slot, now: datetime) -> tuple[Observation, list[Obj], str]:

@@ -39,7 +39,9 @@ class PrometheusProvider:
         self._timeout = timeout
 
     async def query(self, q: str) -> float | None:
-        data = await self._get("/api/v1/query", {"query": q, "timeout": f"{self._timeout}s"})
+        # Prometheus durations take no decimal point ("10.0s" is refused): whole milliseconds.
+        timeout = f"{max(round(self._timeout * 1000), 1)}ms"
+        data = await self._get("/api/v1/query", {"query": q, "timeout": timeout})
         return _single_value(q, data)
 
     async def is_online(self) -> bool:
