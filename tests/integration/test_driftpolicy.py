@@ -354,6 +354,9 @@ def test_fairness_breach_rolls_back_to_the_standby(world: World) -> None:
     assert slot()["phase"] == "RolledBack"
     alerts = [a for a in slot()["alerts"] if a["source"] == "driftpolicy/fraud-fairness"]
     assert [(a["severity"], a["name"]) for a in alerts] == [("Critical", "DriftCritical")]
+    # (the policy posts its Event after handing the alert over, so it may trail the rollback)
+    world.eventually("RollbackRequested event", lambda: "RollbackRequested" in world.events(
+        "fraud-fairness"), 30)  # fmt: skip
     assert world.events("fraud-fairness").count("RollbackRequested") == 1
     fairness = world.policy("fraud-fairness")
     check = fairness["checks"][0]

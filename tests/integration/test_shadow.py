@@ -11,6 +11,7 @@ import pytest
 from kubernetes import client
 
 from modelwarden.demo.harness import (
+    Tally,
     TrafficLoop,
     patch_slot,
     slot_status,
@@ -31,7 +32,7 @@ def api(
         replicas=2,
         strategy={
             "type": "Shadow",
-            "shadow": {"duration": "15s", "mirrorPercent": 100, "minAgreement": 0.95},
+            "shadow": {"duration": "30s", "mirrorPercent": 100, "minAgreement": 0.95},
         },
     ) as api:
         yield api
@@ -49,16 +50,17 @@ def test_shadow_promotes_on_agreement_and_aborts_on_disagreement(api: client.Api
         patch_slot(api, NS, SLOT, {"spec": {"version": "fraud-v2"}})
         wait_for("shadowing", lambda: status(api).get("canaryVersion") == "fraud-v2", 60)
         traffic.reset()
-        # Then callers are answered by v1 pods only while v2 receives copies
-        wait_for(
-            "v2 measured",
-            lambda: (
-                status(api).get("analysis", {}).get("samples", 0) > 0
-                or status(api).get("stableVersion") == "fraud-v2"
-            ),
-            90,
-        )
-        during = traffic.reset()
+
+        # Then callers are answered by v1 pods only while v2 receives copies: the tally is
+        # taken once v2's copies are measured and kept only if v1 was still stable after it
+        def shadowed_tally() -> Tally | None:
+            if status(api).get("analysis", {}).get("samples", 0) == 0:
+                return None
+            tally = traffic.reset()
+            assert status(api).get("stableVersion") == "fraud-v1", "promoted before measured"
+            return tally
+
+        during: Tally = wait_for("v2 measured while shadowing", shadowed_tally, 90)
         assert during.pods
         assert all("-fraud-v1-" in pod for pod in during.pods), during.pods
         # And after the shadow duration with full agreement, v2 is promoted
