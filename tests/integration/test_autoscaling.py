@@ -168,3 +168,20 @@ def test_a_slot_that_cannot_autoscale_says_why(
     found = condition(api, "Autoscaling", "fraud-no-request")
     assert (found["status"], found["reason"]) == ("False", "FailedGetResourceMetric")
     assert "in container model of Pod" in found["message"]
+    # When autoscaling is removed from its spec
+    patch = {"spec": {"autoscaling": None, "replicas": 1}}
+    client.CustomObjectsApi(api).patch_namespaced_custom_object(
+        "modelwarden.io", "v1alpha1", NS, "modeldeployments", "fraud-no-request", patch
+    )
+
+    # Then its HPA is deleted and the condition goes with it
+    def hpa_gone() -> bool:
+        found = cluster.kubectl_run("get", "hpa", "-n", NS, "fraud-no-request", check=False)
+        return found.returncode != 0 and "NotFound" in found.stderr
+
+    wait_for("HPA deleted", hpa_gone, 60)
+    wait_for(
+        "no Autoscaling condition",
+        lambda: not condition(api, "Autoscaling", "fraud-no-request"),
+        30,
+    )

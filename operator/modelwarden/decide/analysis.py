@@ -19,10 +19,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from modelwarden.api.driftpolicy import DriftPolicyStatus
 from modelwarden.api.modeldeployment import AnalysisCheck, Verdict
 from modelwarden.decide.plan import Signals
 
 _SEVERITY_RANK = {"Stable": 0, "Warning": 1, "Critical": 2}
+
+
+def judged_verdict(policy: DriftPolicyStatus, canary: str) -> str | None:
+    """The DriftPolicy verdict a slot's analysis judges: during a rollout the canary's own
+    (the policy judges the canary's traffic apart), else the stable traffic's. None while
+    there is none yet, so the analysis waits instead of judging the other version's traffic.
+
+    >>> from modelwarden.api.driftpolicy import CanaryVerdict
+    >>> status = DriftPolicyStatus(verdict="Stable", last_evaluation="2026-11-23T12:00:00Z",
+    ...                            canary=CanaryVerdict(version="v2", verdict="Critical"))
+    >>> judged_verdict(status, ""), judged_verdict(status, "v2"), judged_verdict(status, "v3")
+    ('Stable', 'Critical', None)
+    >>> judged_verdict(DriftPolicyStatus(), "") is None  # never evaluated
+    True
+    """
+    if not canary:
+        return policy.verdict if policy.last_evaluation else None
+    judged = policy.canary
+    return judged.verdict if judged is not None and judged.version == canary else None
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ from typing import Any
 
 import aiohttp
 
+from modelwarden.api.driftpolicy import DriftPolicyStatus
 from modelwarden.api.modeldeployment import ModelDeploymentSpec, ModelDeploymentStatus
 from modelwarden.api.modelversion import ModelVersionSpec
+from modelwarden.decide.analysis import judged_verdict
 from modelwarden.decide.children import (
     LABEL_VERSION,
     slot_selector,
@@ -31,21 +33,6 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 COMMAND_ANNOTATION = "modelwarden.io/command"
 ACTOR_ANNOTATION = "modelwarden.io/actor"
-
-
-def verdict_for(policy_status: Obj, canary: str) -> str | None:
-    """The DriftPolicy verdict a slot's analysis judges: during a rollout the canary's own
-    (the policy judges the canary's traffic separately), else the stable traffic's. None
-    while there is none yet, so the analysis waits instead of judging the wrong traffic.
-
-    >>> status = {"verdict": "Stable", "canary": {"version": "v2", "verdict": "Critical"}}
-    >>> verdict_for(status, ""), verdict_for(status, "v2"), verdict_for(status, "v3")
-    ('Stable', 'Critical', None)
-    """
-    if not canary:
-        return policy_status.get("verdict") or None
-    judged = policy_status.get("canary") or {}
-    return (judged.get("verdict") or None) if judged.get("version") == canary else None
 
 
 def autoscaler_state(hpa: Obj) -> AutoscalerState | None:
@@ -160,8 +147,8 @@ class Observer:
         for check in slot.spec.analysis.checks:
             if check.drift_policy is not None:
                 body = await self.kube.get("DriftPolicy", slot.namespace, check.drift_policy.name)
-                status = (body or {}).get("status") or {}
-                verdict = verdict_for(status, slot.status.canary_version)
+                status = DriftPolicyStatus.model_validate((body or {}).get("status") or {})
+                verdict = judged_verdict(status, slot.status.canary_version)
                 if verdict:
                     verdicts[check.drift_policy.name] = verdict
         return verdicts

@@ -151,15 +151,14 @@ class Realiser:
 
     async def autoscaler(self, slot: Slot, ref: SlotRef) -> None:
         """Apply the slot's HPA, or delete ours once ``autoscaling`` is removed from the spec
-        (an HPA left behind would go on resizing a slot whose owner now sets replicas)."""
+        (an HPA left behind would go on resizing a slot whose owner now sets replicas). The
+        status still carrying the ``Autoscaling`` condition says there is one to delete, so
+        slots that never autoscaled cost no API call."""
         if slot.spec.autoscaling is not None:
             await self.kube.apply(children.autoscaler(ref, slot.spec.autoscaling))
-            return
-        selector = children.slot_selector(ref.name)
-        for body in await self.kube.list("HorizontalPodAutoscaler", ref.namespace, selector):
-            name = body["metadata"]["name"]
-            log.info("%s/%s: autoscaling removed, deleting HPA %s", ref.namespace, ref.name, name)
-            await self.kube.delete("HorizontalPodAutoscaler", ref.namespace, name)
+        elif any(c.type == "Autoscaling" for c in slot.status.conditions):
+            log.info("%s/%s: autoscaling removed, deleting its HPA", ref.namespace, ref.name)
+            await self.kube.delete("HorizontalPodAutoscaler", ref.namespace, ref.name)
 
     async def prune(self, ref: SlotRef, wanted: set[str]) -> None:
         """Delete the slot's Deployments no plan wants any more (standbys past the limit)."""
