@@ -470,7 +470,6 @@ class PodRunner:
                 (self.pid_dir / str(c.proc.pid)).unlink(missing_ok=True)
         if not any(d.directory == state.directory for d in self.dying):
             shutil.rmtree(state.directory, ignore_errors=True)
-        self._reap(wait=False)
 
     def _reap(self, wait: bool) -> None:
         """Signal stopping processes when their time comes and collect them; a pod's folder
